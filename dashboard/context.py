@@ -1,0 +1,34 @@
+"""Template context shared by every page: navigation and the signed-in person's accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+NAVIGATION = [
+    ("prospects", "Prospects"),
+    ("units", "Units"),
+    ("showings", "Showings"),
+    ("lockboxes", "Lockboxes"),
+    ("assignments", "Assignments"),
+    ("sync", "Sync"),
+]
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    current = request.resolver_match.url_name if request.resolver_match else None
+    return {
+        "nav_items": [
+            {
+                "name": name,
+                "label": label,
+                "url": reverse(name),
+                "active": current == name or request.path.startswith(reverse(name)),
+            }
+            for name, label in NAVIGATION
+        ],
+    }

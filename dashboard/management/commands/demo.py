@@ -1,0 +1,204 @@
+"""`python manage.py demo`: run the whole product on one machine (what `make demo` ends with).
+
+Starts the web server (uvicorn), a Celery worker, Celery beat and the RentEngine simulator as child
+processes, prefixes their output, waits until the dashboard answers /healthz, prints the URL and a
+demo login, and stops every child on Ctrl-C (or when one of them dies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_people_ensure
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGTERM the child if the demo process itself is killed, so nothing is orphaned."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+class Command(BaseCommand):
+    help = "Run Leasing Desk locally: simulator, web, worker and beat. Ctrl-C stops everything."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--simulator-port", type=int, default=settings.RENTENGINE_SIMULATOR_PORT)
+        parser.add_argument("--size", default=os.environ.get("DEMO_SIZE", "medium"), choices=["small", "medium", "large"])
+        parser.add_argument(
+            "--activity", type=int, default=int(os.environ.get("DEMO_ACTIVITY", "30")), help="simulated changes per minute"
+        )
+        parser.add_argument(
+            "--no-simulator", action="store_true", help="use RENTENGINE_BASE_URL as it is (e.g. the real service)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        use_simulator = not options["no_simulator"] and "rentengine_simulator" in get_commands()
+        env = self._child_environment(options, use_simulator)
+        os.environ.update(env)
+        children = self._children(options, use_simulator)
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+
+        self.stdout.write(f"Starting {', '.join(child.name for child in children)}...")
+        for child in children:
+            self._start(child, env)
+        failed: str | None = None
+        try:
+            failed = self._wait_until_ready(f"http://{host}:{port}/healthz", children, stop)
+            if failed is None and not stop.is_set():
+                demo_people_ensure(simulator_url=env["RENTENGINE_BASE_URL"] if use_simulator else None)
+                self._banner(host, port, options, use_simulator)
+                while not stop.is_set():
+                    failed = self._first_dead(children)
+                    if failed:
+                        break
+                    stop.wait(0.5)
+        finally:
+            self._stop_all(children)
+        if failed:
+            raise CommandError(f"{failed} stopped unexpectedly; see its output above. Everything else was stopped.")
+        self.stdout.write("Leasing Desk stopped.")
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _child_environment(self, options: dict[str, Any], use_simulator: bool) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if use_simulator:
+            env["RENTENGINE_BASE_URL"] = f"http://127.0.0.1:{options['simulator_port']}/api/public/v1"
+            # A token for the local simulator only; the real service's token comes from the environment.
+            env.setdefault("RENTENGINE_API_TOKEN", "demo-" + secrets.token_urlsafe(18))
+            env.setdefault("RENTENGINE_WEBHOOK_API_KEY", "demo-hook-" + secrets.token_urlsafe(12))
+        return env
+
+    def _children(self, options: dict[str, Any], use_simulator: bool) -> list[Child]:
+        python = sys.executable
+        host, port = options["host"], str(options["port"])
+        children = []
+        if use_simulator:
+            children.append(
+                Child(
+                    "simulator",
+                    [
+                        python, "manage.py", "rentengine_simulator",
+                        "--port", str(options["simulator_port"]),
+                        "--size", options["size"],
+                        "--activity", str(options["activity"]),
+                        "--webhook-url", f"http://127.0.0.1:{port}/webhooks/rentengine/",
+                    ],
+                )
+            )  # fmt: skip
+        children += [
+            Child("web", [python, "-m", "uvicorn", "dashboard.asgi:application", "--host", host, "--port", port,
+                          "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "3"]),
+            Child("worker", [python, "-m", "celery", "-A", "dashboard", "worker", "-l", "info", "--concurrency", "2",
+                             "--without-gossip", "--without-mingle", "-n", "demo-worker@%h"]),
+            Child("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "-l", "info",
+                           "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
+        ]  # fmt: skip
+        return children
+
+    def _start(self, child: Child, env: dict[str, str]) -> None:
+        child.process = subprocess.Popen(
+            child.argv,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        thread = threading.Thread(target=self._relay, args=(child,), daemon=True)
+        thread.start()
+        child.threads.append(thread)
+
+    def _relay(self, child: Child) -> None:
+        assert child.process is not None
+        assert child.process.stdout is not None
+        prefix = f"[{child.name}] ".ljust(12)
+        for raw in iter(child.process.stdout.readline, b""):
+            sys.stdout.write(prefix + raw.decode(errors="replace"))
+            sys.stdout.flush()
+
+    def _first_dead(self, children: list[Child]) -> str | None:
+        for child in children:
+            if child.process is not None and child.process.poll() is not None:
+                return child.name
+        return None
+
+    def _wait_until_ready(self, url: str, children: list[Child], stop: threading.Event) -> str | None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not stop.is_set():
+            dead = self._first_dead(children)
+            if dead:
+                return dead
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return None
+            except httpx.HTTPError:
+                pass
+            stop.wait(0.5)
+        if stop.is_set():
+            return None
+        raise CommandError(f"The dashboard did not answer {url} within 120 s; see the output above.")
+
+    def _banner(self, host: str, port: int, options: dict[str, Any], use_simulator: bool) -> None:
+        line = "=" * 72
+        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+        self.stdout.write(self.style.SUCCESS(f"\n{line}\n  Leasing Desk is running: http://{shown_host}:{port}/"))
+        self.stdout.write(self.style.SUCCESS(f"  Log in as  {DEMO_USERNAME}  /  {DEMO_PASSWORD}   (a manager)"))
+        if use_simulator:
+            self.stdout.write(
+                f"  RentEngine: the local simulator on port {options['simulator_port']} "
+                f"({options['size']} data, {options['activity']} changes a minute)"
+            )
+        else:
+            self.stdout.write(f"  RentEngine: {settings.RENTENGINE_BASE_URL}")
+        self.stdout.write(f"  Press Ctrl-C to stop everything.\n{line}\n")
+
+    def _stop_all(self, children: list[Child]) -> None:
+        running = [c for c in children if c.process is not None and c.process.poll() is None]
+        for child in reversed(running):
+            assert child.process is not None
+            child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()

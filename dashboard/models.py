@@ -1,0 +1,86 @@
+"""What the dashboard owns: who may see which RentEngine account, and in which role."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404
+
+from integrations.rentengine.models import Account
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+M = TypeVar("M", bound=models.Model)
+
+
+class TeamMember(models.Model):
+    """A dashboard user as RentEngine knows them: their role here, the accounts they may see, and
+    their RentEngine user id (RentEngine has no users endpoint, so a manager records it)."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        AGENT = "agent", "Agent"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_member")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    rentengine_user_id = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="This person's user id in RentEngine (seen in assignments)."
+    )
+    accounts = models.ManyToManyField(Account, blank=True, related_name="team_members")
+
+    class Meta:
+        ordering = ["user__first_name", "user__last_name", "user__username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == self.Role.MANAGER
+
+
+def accounts_for_user(user: User | AnonymousUser) -> QuerySet[Account]:
+    """The RentEngine accounts this user may see: superusers see all; others what they were granted."""
+    if not user.is_authenticated or not user.is_active:
+        return Account.objects.none()
+    if user.is_superuser:
+        return Account.objects.all()
+    return Account.objects.filter(team_members__user=user)
+
+
+def user_is_manager(user: User | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    member = TeamMember.objects.filter(user=user).only("role").first()
+    return member is not None and member.is_manager
+
+
+def scoped_to_user[M: models.Model](
+    queryset: QuerySet[M], user: User | AnonymousUser, *, account_field: str = "account"
+) -> QuerySet[M]:
+    """Restrict any queryset of account-owned rows to the accounts the user may see."""
+    if user.is_authenticated and user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{account_field}__in": accounts_for_user(user)})
+
+
+def get_for_user_or_404[M: models.Model](
+    queryset: QuerySet[M], user: User | AnonymousUser, *, account_field: str = "account", **lookup: Any
+) -> M:
+    """Fetch one account-owned object the user may see, or 404 (never 403: another account's
+    objects must not even be confirmed to exist)."""
+    try:
+        return scoped_to_user(queryset, user, account_field=account_field).get(**lookup)
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):  # the others: a malformed id
+        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RentEngineConfig(AppConfig):
+    name = "integrations.rentengine"
+    label = "rentengine"
+    verbose_name = "RentEngine mirror"

@@ -1,0 +1,71 @@
+"""Real Celery worker processes for tests, pointed at the test database and the test broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from dashboard.celery import app as celery_app
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def subprocess_environment(**extra: str) -> dict[str, str]:
+    """The environment a child process needs to share this test run's database and broker."""
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = quote(db["USER"] or "", safe="")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        env["DATABASE_URL"] = f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+    else:
+        env["SQLITE_PATH"] = str(db["NAME"])
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def celery_worker(
+    *, concurrency: int = 1, pool: str = "solo", queues: str | None = None, log_path: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `celery worker` as its own process and wait until it answers a ping."""
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    argv = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-P", pool, "-c", str(concurrency), "-l", "info",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name]  # fmt: skip
+    if queues:
+        argv += ["-Q", queues]
+    log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=subprocess_environment(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[name], timeout=0.5):
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {process.returncode}; log: {log_path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("celery worker did not answer a ping within 60 s")
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
