@@ -219,3 +219,46 @@ class WebhookType(StrEnum):
 
 # Tables RentEngine can deliver webhooks for, and those the mirror applies.
 WEBHOOK_TABLES: Final = ("units", "prospects", "leasing_events", "lockboxes", "lockbox_events")
+
+
+# Prospect sources arrive as free text ("Zillow", "zillow.com", "rent", "Rent.com"...). One table
+# maps them to the names agents filter by; anything unknown keeps its own (trimmed) spelling.
+SOURCE_ALIASES: Final[dict[str, str]] = {
+    "zillow": "Zillow",
+    "zillow.com": "Zillow",
+    "hotpads": "HotPads",
+    "realtor.com": "Realtor.com",
+    "realtor": "Realtor.com",
+    "rentengine": "RentEngine",
+    "rent engine": "RentEngine",
+    "website widget": "Website",
+    "website": "Website",
+    "web": "Website",
+    "apartments.com": "Apartments.com",
+    "apartments": "Apartments.com",
+    "zumper": "Zumper",
+    "rent.com": "Rent.com",
+    "rent": "Rent.com",
+    "homes.com": "Homes.com",
+    "text ai": "Text",
+    "text message": "Text",
+    "sms": "Text",
+    "phone call": "Phone",
+    "phone": "Phone",
+    "call": "Phone",
+    "for rent sign": "Sign / walk-in",
+    "walk-in": "Sign / walk-in",
+    "walk in": "Sign / walk-in",
+    "facebook": "Facebook",
+    "facebook marketplace": "Facebook",
+    "craigslist": "Craigslist",
+    "other": "Other",
+}
+
+
+def source_normalize(source: str | None) -> str:
+    """The source name agents filter by ("" when RentEngine sent none)."""
+    if not source or not source.strip():
+        return ""
+    text = " ".join(source.split())
+    return SOURCE_ALIASES.get(text.lower(), text)

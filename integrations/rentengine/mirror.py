@@ -1,0 +1,757 @@
+"""Records in, mirror rows out: the one place that writes the mirror (sync, webhooks and the outbox
+all come through here).
+
+Every write is a conditional upsert, one statement per batch, so that arrival order does not matter:
+- a row with a version (`updated_at`) is only replaced by a newer version;
+- a row without one (events, reporting rows) is only replaced when what we keep of it differs;
+- a tombstone left by a DELETE is not undone by a late UPDATE (only by a strictly newer version);
+  a tombstone left by "missing from two full passes" is undone by simply seeing the row again.
+Unchanged rows are not written at all, so a repeated sync changes nothing.
+
+Derived state (a prospect's status and assignees, a lockbox's current unit) is recomputed from what
+is stored, never patched incrementally, so any order of inputs converges to the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from integrations.rentengine import vocabulary
+from integrations.rentengine.models import (
+    Account,
+    Floorplan,
+    LeasingEvent,
+    Lockbox,
+    LockboxEvent,
+    LockboxInstallation,
+    MirrorRow,
+    MultifamilyProperty,
+    PrescreeningTemplate,
+    Prospect,
+    ProspectAssignee,
+    RentEngineUser,
+    Showing,
+    Subteam,
+    Unit,
+)
+from integrations.rentengine.records import (
+    FloorplanRecord,
+    LeasingEventRecord,
+    LockboxEventRecord,
+    LockboxInstallationRecord,
+    LockboxRecord,
+    MultifamilyPropertyRecord,
+    PrescreeningTemplateRecord,
+    ProspectRecord,
+    ShowingRecord,
+    SubteamRecord,
+    UnitRecord,
+)
+
+BATCH = 500
+
+
+@dataclass
+class Applied:
+    """What a write did: how many rows it looked at, which changed, and in which accounts."""
+
+    seen: int = 0
+    changed_ids: list[Any] = field(default_factory=list)
+    accounts: set[str] = field(default_factory=set)
+
+    @property
+    def changed(self) -> int:
+        return len(self.changed_ids)
+
+    def add(self, other: Applied) -> Applied:
+        self.seen += other.seen
+        self.changed_ids += other.changed_ids
+        self.accounts |= other.accounts
+        return self
+
+
+# --- the conditional upsert ------------------------------------------------------------------------
+
+
+def _distinct(left: str, right: str) -> str:
+    return f"{left} IS DISTINCT FROM {right}" if connection.vendor == "postgresql" else f"{left} IS NOT {right}"
+
+
+def _upsert(
+    model: type[MirrorRow], rows: Sequence[dict[str, Any]], *, compare: Sequence[str] = ("raw",), keep: Sequence[str] = ()
+) -> list[Any]:
+    """INSERT ... ON CONFLICT (pk) DO UPDATE ... WHERE <newer or different> RETURNING pk.
+
+    `compare`: columns whose difference counts as a change when versions can't decide.
+    `keep`: derived columns an incoming record never overwrites (they are recomputed separately).
+    Returns the primary keys of rows inserted or changed.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    # One row per key: the newest version wins inside a batch too (Postgres refuses to touch a row twice).
+    by_key: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        current = by_key.get(row[pk.attname])
+        if current is None or _version(row) >= _version(current):
+            by_key[row[pk.attname]] = row
+    fields = list(meta.concrete_fields)
+    columns = [str(f.column) for f in fields]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    keep_columns = {_column(model, name) for name in keep}
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != pk.column and c not in keep_columns)
+    t, x = table, "EXCLUDED"
+    version = quote("source_updated_at")
+    deleted = quote("deleted_at")
+    differs = " OR ".join(
+        _distinct(f"{t}.{quote(_column(model, name))}", f"{x}.{quote(_column(model, name))}") for name in compare
+    )
+    newer = f"({x}.{version} IS NOT NULL AND {t}.{version} IS NOT NULL AND {x}.{version} > {t}.{version})"
+    not_blocked = f"({t}.{deleted} IS NULL OR {t}.{quote('tombstone_reason')} = 'missing' OR {newer})"
+    changed = (
+        f"({newer} OR ({t}.{version} IS NULL AND {x}.{version} IS NOT NULL)"
+        f" OR (({x}.{version} IS NULL OR {x}.{version} = {t}.{version}) AND ({differs}))"
+        f" OR ({t}.{deleted} IS NOT NULL AND {t}.{quote('tombstone_reason')} = 'missing'))"
+    )
+    # Identifiers come from model metadata (quoted); every value is a parameter.
+    pk_column = quote(str(pk.column))
+    sql_head = f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
+    sql_tail = f" ON CONFLICT ({pk_column}) DO UPDATE SET {updates} WHERE {not_blocked} AND {changed} RETURNING {pk_column}"
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    changed_keys: list[Any] = []
+    values = list(by_key.values())
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), BATCH):
+            chunk = values[start : start + BATCH]
+            params: list[Any] = []
+            for row in chunk:
+                for f in fields:
+                    params.append(f.get_db_prep_save(row.get(f.attname, _default(f)), connection))
+            cursor.execute(sql_head + ", ".join([placeholder] * len(chunk)) + sql_tail, params)
+            changed_keys += [pk.to_python(r[0]) for r in cursor.fetchall()]
+    return changed_keys
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.column)
+
+
+def _version(row: dict[str, Any]) -> datetime:
+    return row.get("source_updated_at") or datetime.min.replace(tzinfo=timezone.get_current_timezone())
+
+
+def _default(f: models.Field) -> Any:
+    if f.has_default():
+        return f.get_default()
+    if f.null:
+        return None
+    if isinstance(f, models.CharField | models.TextField):
+        return ""
+    return None
+
+
+def _mirror_fields(record: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "raw": record.raw,
+        "source_updated_at": getattr(record, "updated_at", None),
+        "deleted_at": None,
+        "tombstone_reason": "",
+        "synced_at": now,
+    }
+
+
+def _cut(value: str | None, length: int) -> str:
+    return (value or "").strip()[:length]
+
+
+def _fit(value: Decimal | None, max_digits: int, places: int) -> Decimal | None:
+    """A decimal that fits the column, or None (a garbage value must not fail the whole batch)."""
+    if value is None:
+        return None
+    value = round(value, places)
+    return value if abs(value) < Decimal(10) ** (max_digits - places) else None
+
+
+def _int(value: int | None, limit: int = 2**31 - 1) -> int | None:
+    return value if value is None or -limit <= value <= limit else None
+
+
+def accounts_ensure(account_ids: Iterable[str | None]) -> set[str]:
+    """Create Account rows for account ids seen for the first time (RentEngine has no accounts endpoint)."""
+    wanted = {str(a) for a in account_ids if a}
+    if wanted:
+        known = {str(a) for a in Account.objects.filter(id__in=wanted).values_list("id", flat=True)}
+        missing = wanted - known
+        if missing:
+            Account.objects.bulk_create([Account(id=a) for a in sorted(missing)], ignore_conflicts=True)
+    return wanted
+
+
+def users_seen(user_ids: Iterable[str | None], *, account_id: str | None = None) -> None:
+    """Remember RentEngine user ids seen in the data (there is no users endpoint to list them)."""
+    wanted = {str(u) for u in user_ids if u}
+    if not wanted:
+        return
+    known = set(map(str, RentEngineUser.objects.filter(id__in=wanted).values_list("id", flat=True)))
+    if wanted - known:
+        RentEngineUser.objects.bulk_create([RentEngineUser(id=u) for u in sorted(wanted - known)], ignore_conflicts=True)
+    if account_id:
+        through = RentEngineUser.accounts.through
+        linked = set(
+            map(
+                str,
+                through.objects.filter(account_id=account_id, rentengineuser_id__in=wanted).values_list(
+                    "rentengineuser_id", flat=True
+                ),
+            )
+        )
+        through.objects.bulk_create(
+            [through(account_id=account_id, rentengineuser_id=u) for u in sorted(wanted - linked)], ignore_conflicts=True
+        )
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+
+def unit_row(record: UnitRecord, now: datetime) -> dict[str, Any]:
+    address = record.address
+    fees = [
+        {"kind": kind, "name": fee.name or "", "type": fee.type or "", "amount": None if fee.amount is None else str(fee.amount)}
+        for kind, group in (("monthly", record.monthly_fees), ("move_in", record.move_in_fees), ("pet", record.pet_fees))
+        for fee in group
+    ]
+    street = " ".join(part for part in (address.street_number, address.street_name) if part)
+    return {
+        **_mirror_fields(record, now),
+        "id": record.id,
+        "account_id": record.account_id,
+        "status": _cut(record.status, 40),
+        "property_type": _cut(record.property_type, 40),
+        "address": _cut(address.one_line, 300),
+        "street": _cut(street, 200),
+        "unit_label": _cut(address.unit, 40),
+        "city": _cut(address.city, 100),
+        "state": _cut(address.state, 60),
+        "zip_code": _cut(address.zip_code, 20),
+        "latitude": _fit(address.latitude, 9, 6),
+        "longitude": _fit(address.longitude, 9, 6),
+        "bedrooms": _fit(record.bedrooms, 4, 1),
+        "bathrooms": _fit(record.bathrooms, 4, 1),
+        "sqft": _int(record.sqft),
+        "rent": _fit(record.target_rental_rate, 10, 2),
+        "is_occupied": record.is_occupied,
+        "showing_method": _cut(record.showing_method, 60),
+        "earliest_move_in_date": record.earliest_move_in_date,
+        "subteam_id": record.subteam_id,
+        "prescreen_template_id": record.prescreen_template_id,
+        "fees": fees,
+        "photos": [photo.url for photo in record.marketing_photos if photo.url and not photo.hidden],
+        "created_at": record.created_at,
+    }
+
+
+@transaction.atomic
+def units_apply(records: Sequence[UnitRecord]) -> Applied:
+    now = timezone.now()
+    usable = [r for r in records if r.account_id]
+    accounts = accounts_ensure(r.account_id for r in usable)
+    changed = _upsert(Unit, [unit_row(r, now) for r in usable])
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+# --- prospects and leasing events -----------------------------------------------------------------
+
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def phone_digits(phone: str | None) -> str:
+    """The last ten digits: "+1 (555) 123-4567" and "5551234567" are the same person."""
+    return _NOT_DIGITS.sub("", phone or "")[-10:]
+
+
+def prospect_row(record: ProspectRecord, now: datetime) -> dict[str, Any]:
+    status = _cut(record.status, 80)
+    return {
+        **_mirror_fields(record, now),
+        "id": record.id,
+        "account_id": record.account_id,
+        "name": _cut(record.name, 200),
+        "email": _cut(record.email, 254),
+        "phone": _cut(record.phone, 40),
+        "phone_digits": phone_digits(record.phone),
+        "source": _cut(record.source, 120),
+        "source_normalized": _cut(vocabulary.source_normalize(record.source), 120),
+        "unit_id": record.unit_of_interest,
+        "prospect_type": _cut(record.prospect_type, 20),
+        "created_at": record.created_at,
+        # Insert-time values; prospects_refresh reconciles them with the events afterwards.
+        "status": status,
+        "status_family": vocabulary.status_family(status).value,
+        "status_changed_at": record.updated_at or record.created_at,
+    }
+
+
+PROSPECT_DERIVED = (
+    "status",
+    "status_family",
+    "status_changed_at",
+    "assignees_changed_at",
+    "assigned_by_event_id",
+    "next_follow_up",
+    "events_fetched_at",
+)
+
+
+@transaction.atomic
+def prospects_apply(records: Sequence[ProspectRecord]) -> Applied:
+    now = timezone.now()
+    usable = [r for r in records if r.account_id]
+    accounts = accounts_ensure(r.account_id for r in usable)
+    changed = _upsert(Prospect, [prospect_row(r, now) for r in usable], keep=PROSPECT_DERIVED)
+    if changed:
+        # Events that arrived before their prospect (webhooks carry no account id) get its account now.
+        LeasingEvent.objects.filter(prospect_id__in=changed, account__isnull=True).update(
+            account_id=models.Subquery(Prospect.objects.filter(id=models.OuterRef("prospect_id")).values("account_id")[:1])
+        )
+        prospects_refresh(changed)
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+def leasing_event_row(record: LeasingEventRecord, now: datetime, account_id: str | None) -> dict[str, Any]:
+    event_type = _cut(record.event_type, 80)
+    return {
+        **_mirror_fields(record, now),
+        "source_updated_at": None,  # events have no updated_at: they are compared field by field
+        "deleted_at": now if record.deleted else None,
+        "tombstone_reason": MirrorRow.Tombstone.DELETED if record.deleted else "",
+        "id": record.id,
+        "account_id": account_id,
+        "prospect_id": record.prospect_id,
+        "event_type": event_type,
+        "is_pipeline": vocabulary.is_pipeline_status(event_type),
+        "source": _cut(record.source, 40),
+        "notes": record.notes or "",
+        "context": record.context,
+        "planned_at": record.planned_date_time,
+        "next_follow_up": record.next_follow_up,
+        "created_by": _cut(record.created_by, 64),
+        "unit_id_of_interest": record.unit_of_interest,
+        "property_address": _cut(record.property_address, 300),
+        "created_at": record.created_at,
+    }
+
+
+# What may legitimately change on an event after it was created (its raw JSON differs by source:
+# GET, webhook row and POST response each carry other fields, so raw is not compared).
+EVENT_MUTABLE = ("notes", "context", "planned_at", "next_follow_up", "deleted_at")
+
+
+@transaction.atomic
+def leasing_events_apply(records: Sequence[LeasingEventRecord], *, account_id: str | None = None) -> Applied:
+    """Insert events (immutable but for a few fields), then recompute their prospects."""
+    now = timezone.now()
+    prospect_accounts = dict(Prospect.objects.filter(id__in={r.prospect_id for r in records}).values_list("id", "account_id"))
+    rows = []
+    for record in records:
+        owner = prospect_accounts.get(record.prospect_id) or account_id
+        rows.append(leasing_event_row(record, now, str(owner) if owner else None))
+    accounts = accounts_ensure(row["account_id"] for row in rows)
+    changed = _upsert(LeasingEvent, rows, compare=EVENT_MUTABLE)
+    if changed:
+        changed_set = set(changed)
+        prospects_refresh({r.prospect_id for r in records if r.id in changed_set})
+        for record in records:
+            if record.id in changed_set and (record.assigned_user_ids or record.created_by_user_id):
+                owner = prospect_accounts.get(record.prospect_id) or account_id
+                users_seen(
+                    [*record.assigned_user_ids, *record.previous_assigned_user_ids, record.created_by_user_id],
+                    account_id=str(owner) if owner else None,
+                )
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+def prospects_refresh(prospect_ids: Iterable[int]) -> list[int]:
+    """Recompute status, assignees and next follow-up from the stored record and events.
+
+    Status: the later of (the record's status at its updated_at) and (the latest pipeline event);
+    a tie goes to the record, which is RentEngine's own answer. Assignees: the users of the latest
+    "Assign to User" event. Returns the ids whose derived state changed.
+    """
+    ids = list(set(prospect_ids))
+    if not ids:
+        return []
+    prospects = {
+        p.id: p
+        for p in Prospect.objects.filter(id__in=ids).only("id", "raw", "source_updated_at", "created_at", *PROSPECT_DERIVED)
+    }
+    latest_status: dict[int, LeasingEvent] = {}
+    latest_assign: dict[int, LeasingEvent] = {}
+    latest_follow_up: dict[int, LeasingEvent] = {}
+    events = (
+        LeasingEvent.objects.filter(prospect_id__in=prospects.keys(), deleted_at__isnull=True)
+        .only("id", "prospect_id", "event_type", "is_pipeline", "context", "next_follow_up", "created_at")
+        .order_by("created_at", "id")
+    )
+    for event in events:  # ascending: the last one seen is the latest
+        if event.is_pipeline:
+            latest_status[event.prospect_id] = event
+        if event.event_type == vocabulary.ASSIGN_TO_USER:
+            latest_assign[event.prospect_id] = event
+        if event.next_follow_up:
+            latest_follow_up[event.prospect_id] = event
+    changed: list[Prospect] = []
+    new_assignees: dict[int, list[str]] = {}
+    for prospect in prospects.values():
+        record_status = str(prospect.raw.get("status") or "")[:80]
+        record_time = prospect.source_updated_at or prospect.created_at
+        status, status_at = record_status, record_time
+        status_event = latest_status.get(prospect.id)
+        if status_event is not None and (record_time is None or status_event.created_at > record_time or not record_status):
+            status, status_at = status_event.event_type, status_event.created_at
+        assign = latest_assign.get(prospect.id)
+        follow_up = latest_follow_up.get(prospect.id)
+        values = {
+            "status": status,
+            "status_family": vocabulary.status_family(status).value,
+            "status_changed_at": status_at,
+            "assigned_by_event_id": assign.id if assign else None,
+            "assignees_changed_at": assign.created_at if assign else None,
+            "next_follow_up": follow_up.next_follow_up if follow_up else None,
+        }
+        if any(getattr(prospect, k) != v for k, v in values.items()):
+            if values["assigned_by_event_id"] != prospect.assigned_by_event_id:
+                new_assignees[prospect.id] = assign.assigned_user_ids if assign else []
+            for k, v in values.items():
+                setattr(prospect, k, v)
+            changed.append(prospect)
+    if changed:
+        Prospect.objects.bulk_update(
+            changed,
+            ["status", "status_family", "status_changed_at", "assigned_by_event_id", "assignees_changed_at", "next_follow_up"],
+        )
+    if new_assignees:
+        ProspectAssignee.objects.filter(prospect_id__in=new_assignees.keys()).delete()
+        ProspectAssignee.objects.bulk_create(
+            [
+                ProspectAssignee(prospect_id=pid, user_id=uid, position=i)
+                for pid, users in new_assignees.items()
+                for i, uid in enumerate(users)
+            ],
+            ignore_conflicts=True,
+        )
+    return [p.id for p in changed]
+
+
+# --- showings -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def showings_apply(records: Sequence[ShowingRecord], *, account_id: str) -> Applied:
+    """Reporting rows for one account; the unit comes from the prospect's unit of interest."""
+    now = timezone.now()
+    accounts_ensure([account_id])
+    units = dict(Prospect.objects.filter(id__in={r.prospect_id for r in records if r.prospect_id}).values_list("id", "unit_id"))
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "source_updated_at": None,
+            "id": r.showing_id,
+            "account_id": account_id,
+            "prospect_id": r.prospect_id,
+            "unit_id": units.get(r.prospect_id) if r.prospect_id else None,
+            "property_address": _cut(r.property_address, 300),
+            "prospect_name": _cut(r.prospect_name, 200),
+            "status": _cut(r.status, 40),
+            "feedback": r.feedback or "",
+            "agent_name": _cut(r.showing_agent, 200),
+            "cancellation_reason": r.cancellation_reason or "",
+            "planned_at": r.planned_date_time,
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
+    changed = _upsert(Showing, rows, compare=("raw", "unit_id"))
+    return Applied(seen=len(records), changed_ids=changed, accounts={account_id})
+
+
+# --- lockboxes ------------------------------------------------------------------------------------
+
+LOCKBOX_DERIVED = ("current_unit", "installed_at", "last_event_at")
+
+
+@transaction.atomic
+def lockboxes_apply(records: Sequence[LockboxRecord]) -> Applied:
+    now = timezone.now()
+    usable = [r for r in records if r.account_id]
+    accounts = accounts_ensure(r.account_id for r in usable)
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "id": r.id,
+            "account_id": r.account_id,
+            "lockbox_type": _cut(r.lockbox_type, 40),
+            "serial_number": _cut(r.serial_number, 64),
+            "created_at": r.created_at,
+        }
+        for r in usable
+    ]
+    changed = _upsert(Lockbox, rows, keep=LOCKBOX_DERIVED)
+    if changed:
+        # Events and installations seen before their lockbox (webhook rows carry no account id).
+        for model in (LockboxEvent, LockboxInstallation):
+            model.objects.filter(lockbox_id__in=changed, account__isnull=True).update(
+                account_id=models.Subquery(Lockbox.objects.filter(id=models.OuterRef("lockbox_id")).values("account_id")[:1])
+            )
+        lockboxes_refresh(changed)
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+@transaction.atomic
+def lockbox_events_apply(records: Sequence[LockboxEventRecord]) -> Applied:
+    now = timezone.now()
+    owners = {
+        str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
+    }
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "source_updated_at": None,
+            "id": r.id,
+            "account_id": r.account_id or owners.get(r.lockbox_id),
+            "lockbox_id": r.lockbox_id,
+            "event_type": _cut(r.event_type, 40),
+            "unit_id": r.unit_id,
+            "metadata": r.metadata,
+            "created_for": _cut(r.created_for, 200),
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
+    accounts = accounts_ensure(row["account_id"] for row in rows)
+    changed = _upsert(LockboxEvent, rows, compare=("event_type", "unit_id", "metadata", "deleted_at"))
+    if changed:
+        changed_set = {str(c) for c in changed}
+        lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+@transaction.atomic
+def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) -> Applied:
+    now = timezone.now()
+    owners = {
+        str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
+    }
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "source_updated_at": None,
+            "id": r.id,
+            "account_id": r.account_id or owners.get(r.lockbox_id),
+            "lockbox_id": r.lockbox_id,
+            "unit_id": r.unit_id,
+            "serial_number": _cut(r.serial_number, 64),
+            "installed_at": r.installed_at,
+            "uninstalled_at": r.uninstalled_at,
+        }
+        for r in records
+    ]
+    accounts = accounts_ensure(row["account_id"] for row in rows)
+    changed = _upsert(LockboxInstallation, rows, compare=("unit_id", "installed_at", "uninstalled_at", "deleted_at"))
+    if changed:
+        changed_set = {str(c) for c in changed}
+        lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
+    """Recompute each lockbox's current unit and last event time from installations and events.
+
+    The current installation is the latest one without an uninstall; when RentEngine gives us no
+    installations for a box, the latest Install/Uninstall event decides.
+    """
+    ids = list({str(i) for i in lockbox_ids})
+    if not ids:
+        return []
+    boxes = list(Lockbox.objects.filter(id__in=ids).only("id", *LOCKBOX_DERIVED))
+    last_event: dict[str, datetime] = {}
+    last_placement: dict[str, LockboxEvent] = {}
+    for event in (
+        LockboxEvent.objects.filter(lockbox_id__in=ids, deleted_at__isnull=True)
+        .only("id", "lockbox_id", "event_type", "unit_id", "created_at")
+        .order_by("created_at", "id")
+    ):
+        key = str(event.lockbox_id)
+        last_event[key] = event.created_at
+        if event.event_type in (vocabulary.LockboxEventType.INSTALL, vocabulary.LockboxEventType.UNINSTALL):
+            last_placement[key] = event
+    installations: dict[str, LockboxInstallation | None] = {}
+    for installation in (
+        LockboxInstallation.objects.filter(lockbox_id__in=ids, deleted_at__isnull=True)
+        .only("id", "lockbox_id", "unit_id", "installed_at", "uninstalled_at")
+        .order_by("installed_at", "id")
+    ):
+        installations[str(installation.lockbox_id)] = None if installation.uninstalled_at else installation
+    changed = []
+    for box in boxes:
+        key = str(box.id)
+        unit_id, installed_at = None, None
+        if key in installations:
+            current = installations[key]
+            if current is not None:
+                unit_id, installed_at = current.unit_id, current.installed_at
+        elif key in last_placement and last_placement[key].event_type == vocabulary.LockboxEventType.INSTALL:
+            unit_id, installed_at = last_placement[key].unit_id, last_placement[key].created_at
+        values = {"current_unit_id": unit_id, "installed_at": installed_at, "last_event_at": last_event.get(key)}
+        if any(getattr(box, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(box, k, v)
+            changed.append(box)
+    if changed:
+        Lockbox.objects.bulk_update(changed, ["current_unit_id", "installed_at", "last_event_at"])
+    return [box.id for box in changed]
+
+
+# --- team and reference data ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def subteams_apply(records: Sequence[SubteamRecord]) -> Applied:
+    now = timezone.now()
+    usable = [r for r in records if r.account_id]
+    accounts = accounts_ensure(r.account_id for r in usable)
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "id": r.id,
+            "account_id": r.account_id,
+            "name": _cut(r.name, 200),
+            "user_ids": r.user_ids,
+            "created_at": r.created_at,
+        }
+        for r in usable
+    ]
+    changed = _upsert(Subteam, rows)
+    for r in usable:
+        users_seen(r.user_ids, account_id=r.account_id)
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+@transaction.atomic
+def prescreening_templates_apply(records: Sequence[PrescreeningTemplateRecord]) -> Applied:
+    now = timezone.now()
+    accounts = accounts_ensure(r.account_id for r in records)
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "id": r.id,
+            "account_id": r.account_id,
+            "name": _cut(r.name, 200),
+            "is_default": bool(r.is_default),
+            "rules": r.rules,
+            "questions": r.questions,
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
+    return Applied(seen=len(records), changed_ids=_upsert(PrescreeningTemplate, rows), accounts=accounts)
+
+
+@transaction.atomic
+def multifamily_properties_apply(records: Sequence[MultifamilyPropertyRecord]) -> Applied:
+    now = timezone.now()
+    usable = [r for r in records if r.account_id]
+    accounts = accounts_ensure(r.account_id for r in usable)
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "deleted_at": now if r.deleted else None,
+            "tombstone_reason": MirrorRow.Tombstone.DELETED if r.deleted else "",
+            "id": r.id,
+            "account_id": r.account_id,
+            "community_name": _cut(r.community_name, 200),
+            "structure_type": _cut(r.structure_type, 40),
+            "building_count": _int(r.building_count),
+            "unit_count": _int(r.unit_count),
+            "year_built": _int(r.year_built),
+            "text_address": _cut(r.text_address, 300),
+            "description": r.description or "",
+            "photos": [p.url for p in r.photos if p.url and not p.hidden],
+            "created_at": r.created_at,
+        }
+        for r in usable
+    ]
+    return Applied(seen=len(records), changed_ids=_upsert(MultifamilyProperty, rows), accounts=accounts)
+
+
+@transaction.atomic
+def floorplans_apply(records: Sequence[FloorplanRecord]) -> Applied:
+    now = timezone.now()
+    owners = {
+        str(k): str(v)
+        for k, v in MultifamilyProperty.objects.filter(
+            id__in={r.multifamily_property_id for r in records if r.multifamily_property_id}
+        ).values_list("id", "account_id")
+    }
+    rows = [
+        {
+            **_mirror_fields(r, now),
+            "deleted_at": now if r.deleted else None,
+            "tombstone_reason": MirrorRow.Tombstone.DELETED if r.deleted else "",
+            "id": r.id,
+            "account_id": owners.get(r.multifamily_property_id or ""),
+            "multifamily_property_id": r.multifamily_property_id,
+            "name": _cut(r.name, 200),
+            "bedroom_count": _int(r.bedroom_count),
+            "bathroom_count": _fit(r.bathroom_count, 4, 1),
+            "unit_count": _int(r.unit_count),
+            "units_available": _int(r.units_available),
+            "market_rent": _fit(r.market_rent, 10, 2),
+            "min_sqft": _int(r.min_sqft),
+            "max_sqft": _int(r.max_sqft),
+            "photos": [p.url for p in r.photos if p.url and not p.hidden],
+            "description": r.description or "",
+        }
+        for r in records
+    ]
+    accounts = {row["account_id"] for row in rows if row["account_id"]}
+    return Applied(seen=len(records), changed_ids=_upsert(Floorplan, rows), accounts=accounts)
+
+
+# --- tombstones -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rows_tombstone(model: type[MirrorRow], ids: Iterable[Any], *, reason: str, version: datetime | None = None) -> list[Any]:
+    """Mark rows deleted (never removed). `version`: the deleted state's updated_at, so that a late
+    UPDATE carrying an older version cannot bring the row back. Returns the ids newly tombstoned."""
+    ids = list(ids)
+    if not ids:
+        return []
+    now = timezone.now()
+    alive = list(model.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("pk", flat=True))
+    model.objects.filter(pk__in=alive).update(deleted_at=now, tombstone_reason=reason, synced_at=now)
+    if version is not None:
+        model.objects.filter(pk__in=ids).filter(
+            models.Q(source_updated_at__lt=version) | models.Q(source_updated_at__isnull=True)
+        ).update(source_updated_at=version)
+    if reason != MirrorRow.Tombstone.MISSING:
+        # A deliberate deletion is final for older states, even for a row we had marked missing.
+        model.objects.filter(pk__in=ids, tombstone_reason=MirrorRow.Tombstone.MISSING).update(tombstone_reason=reason)
+    if model is LeasingEvent and alive:
+        prospects_refresh(LeasingEvent.objects.filter(pk__in=alive).values_list("prospect_id", flat=True))
+    if model in (LockboxEvent, LockboxInstallation) and alive:
+        lockboxes_refresh(model.objects.filter(pk__in=alive).values_list("lockbox_id", flat=True))
+    return alive

@@ -1,0 +1,41 @@
+"""The mirror app's models, one module per concern (helpers add theirs here)."""
+
+from __future__ import annotations
+
+from integrations.rentengine.models.mirror import (
+    Account,
+    Floorplan,
+    LeasingEvent,
+    Lockbox,
+    LockboxEvent,
+    LockboxInstallation,
+    MirrorRow,
+    MultifamilyProperty,
+    PrescreeningTemplate,
+    Prospect,
+    ProspectAssignee,
+    RentEngineUser,
+    Showing,
+    Subteam,
+    Unit,
+    UnitAvailability,
+)
+
+__all__ = [
+    "Account",
+    "Floorplan",
+    "LeasingEvent",
+    "Lockbox",
+    "LockboxEvent",
+    "LockboxInstallation",
+    "MirrorRow",
+    "MultifamilyProperty",
+    "PrescreeningTemplate",
+    "Prospect",
+    "ProspectAssignee",
+    "RentEngineUser",
+    "Showing",
+    "Subteam",
+    "Unit",
+    "UnitAvailability",
+]
