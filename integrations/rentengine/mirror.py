@@ -383,6 +383,7 @@ def leasing_events_apply(records: Sequence[LeasingEventRecord], *, account_id: s
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
+@transaction.atomic
 def prospects_refresh(prospect_ids: Iterable[int]) -> list[int]:
     """Recompute status, assignees and next follow-up from the stored record and events.
 
@@ -393,9 +394,14 @@ def prospects_refresh(prospect_ids: Iterable[int]) -> list[int]:
     ids = list(set(prospect_ids))
     if not ids:
         return []
+    # Lock the prospects (in id order, against deadlocks) before reading their events: a concurrent
+    # writer that inserted another event then waits here and, once we commit, reads both.
     prospects = {
         p.id: p
-        for p in Prospect.objects.filter(id__in=ids).only("id", "raw", "source_updated_at", "created_at", *PROSPECT_DERIVED)
+        for p in Prospect.objects.filter(id__in=ids)
+        .select_for_update()
+        .order_by("id")
+        .only("id", "raw", "source_updated_at", "created_at", *PROSPECT_DERIVED)
     }
     latest_status: dict[int, LeasingEvent] = {}
     latest_assign: dict[int, LeasingEvent] = {}
@@ -576,6 +582,7 @@ def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) ->
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
+@transaction.atomic
 def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
     """Recompute each lockbox's current unit and last event time from installations and events.
 
@@ -585,7 +592,7 @@ def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
     ids = list({str(i) for i in lockbox_ids})
     if not ids:
         return []
-    boxes = list(Lockbox.objects.filter(id__in=ids).only("id", *LOCKBOX_DERIVED))
+    boxes = list(Lockbox.objects.filter(id__in=ids).select_for_update().order_by("id").only("id", *LOCKBOX_DERIVED))
     last_event: dict[str, datetime] = {}
     last_placement: dict[str, LockboxEvent] = {}
     for event in (
