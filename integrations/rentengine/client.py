@@ -44,6 +44,7 @@ from integrations.rentengine.records import (
     ProspectRecord,
     Record,
     ShowingRecord,
+    Skipped,
     SubteamRecord,
     UnitRecord,
     parse_records,
@@ -166,6 +167,10 @@ class Page[R: Record]:
     @property
     def records(self) -> list[R]:
         return self.parsed.records
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return self.parsed.skipped
 
     @property
     def received(self) -> int:

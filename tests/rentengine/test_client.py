@@ -260,7 +260,7 @@ def test_a_bad_record_is_skipped_the_rest_kept_and_the_raw_count_decides_the_end
     first = pages[0]
     assert [u.id for u in first.records] == [1, 3]
     assert first.received == 3
-    assert [s.record_id for s in first.parsed.skipped] == ["not-a-number"]
+    assert [s.record_id for s in first.skipped] == ["not-a-number"]
     assert page_numbers(route) == [0, 1]  # 3 raw items = a full page, so the pass went on
 
 
