@@ -7,6 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from dashboard.scope import account_switch_context
+
 NAVIGATION = [
     ("prospects", "Prospects"),
     ("units", "Units"),
@@ -22,6 +24,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {}
     current = request.resolver_match.url_name if request.resolver_match else None
     return {
+        **account_switch_context(request),
+        "global_q": request.GET.get("q", "") if current == "search" else "",
         "nav_items": [
             {
                 "name": name,

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import shell
+from dashboard.views import common, lockboxes, prospects, search, shell, showings, units
 
 urlpatterns = [
     path("", shell.home, name="home"),
@@ -13,5 +13,16 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("integrations.rentengine.urls")),
+    path("account/", common.account_switch, name="account_switch"),
+    path("search/", search.search, name="search"),
+    path("units/", units.unit_list, name="units"),
+    path("units/<int:unit_id>/", units.unit_detail, name="unit"),
+    path("prospects/", prospects.prospect_list, name="prospects"),
+    path("prospects/<int:prospect_id>/", prospects.prospect_detail, name="prospect"),
+    path("prospects/<int:prospect_id>/quick/", prospects.prospect_quick, name="prospect_quick"),
+    path("showings/", showings.showing_agenda, name="showings"),
+    path("lockboxes/", lockboxes.lockbox_list, name="lockboxes"),
+    path("lockboxes/activity/", lockboxes.lockbox_activity, name="lockbox_activity"),
+    path("lockboxes/<uuid:lockbox_id>/", lockboxes.lockbox_detail, name="lockbox"),
     *[path(f"{screen}/", shell.coming_soon, {"screen": screen}, name=screen) for screen in shell.COMING],
 ]

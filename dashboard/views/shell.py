@@ -12,10 +12,6 @@ from dashboard.health import broker_check, database_check
 
 # Screens whose issue has not landed yet: the page says what is coming.
 COMING: dict[str, tuple[str, str]] = {
-    "units": ("Units", "Every unit in your accounts with status, rent, lockbox and the prospects interested in it."),
-    "prospects": ("Prospects", "Your prospects and the unassigned ones, with filters, search and each prospect's whole story."),
-    "showings": ("Showings", "Today's and this week's showings, by agent and unit."),
-    "lockboxes": ("Lockboxes", "Lockbox inventory, each box's timeline and the portfolio's lockbox activity."),
     "assignments": ("Assignments", "Bulk assignment jobs: progress, failures, retry and undo."),
     "sync": ("Sync", "What the mirror holds, how fresh it is, and the state of the RentEngine connection."),
 }

@@ -1,0 +1,72 @@
+"""Who is asking and which account they are looking at, resolved once per request.
+
+Lists show one account at a time (the one picked in the account switcher, kept in the session), so
+every list query starts with `account = X` and can use the (account, ...) indexes. Object pages
+accept any account the person may see. Times show in the account's time zone.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from dashboard.models import TeamMember, accounts_for_user
+from integrations.rentengine.models import Account
+
+SESSION_KEY = "account_id"
+
+
+def request_accounts(request: HttpRequest) -> list[Account]:
+    """The accounts this person may see (one query, remembered on the request)."""
+    cached: list[Account] | None = getattr(request, "_leasing_accounts", None)
+    if cached is None:
+        cached = list(accounts_for_user(request.user))
+        request._leasing_accounts = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def request_account(request: HttpRequest) -> Account | None:
+    """The account the lists show: the one chosen in the switcher, else the first granted."""
+    accounts = request_accounts(request)
+    chosen = request.session.get(SESSION_KEY)
+    for account in accounts:
+        if str(account.id) == chosen:
+            return account
+    return accounts[0] if accounts else None
+
+
+def request_member(request: HttpRequest) -> TeamMember | None:
+    """The person's team-member row (role, RentEngine user id), or None (e.g. a bare superuser)."""
+    if not hasattr(request, "_leasing_member"):
+        member = None
+        if request.user.is_authenticated:
+            member = TeamMember.objects.filter(user_id=request.user.pk).first()
+        request._leasing_member = member  # type: ignore[attr-defined]
+    return request._leasing_member  # type: ignore[attr-defined]
+
+
+def my_user_id(request: HttpRequest) -> str | None:
+    """My RentEngine user id, as assignments carry it."""
+    member = request_member(request)
+    return str(member.rentengine_user_id) if member and member.rentengine_user_id else None
+
+
+@lru_cache(maxsize=64)
+def zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def account_zone(account: Account | None) -> ZoneInfo:
+    return zone_named(account.time_zone if account else settings.TIME_ZONE)
+
+
+def account_switch_context(request: HttpRequest) -> dict[str, Any]:
+    # Callables: templates resolve them only when a page shows the switcher (partials don't).
+    return {"switch_accounts": lambda: request_accounts(request), "current_account": lambda: request_account(request)}

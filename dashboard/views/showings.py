@@ -1,0 +1,198 @@
+"""Showings: an agenda by day or week, today first. Each item is a reporting showing with the
+showing-related leasing events that belong to it (scheduled, confirmed, arrived, complete...); events
+whose showing the reporting sync has not brought yet stand as their own items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard import presentation
+from dashboard.keyset import Sort, cursor_decode, keyset_page
+from dashboard.listing import Params, day_start, list_template, query_without
+from dashboard.people import people_names
+from dashboard.presentation import Pill
+from dashboard.scope import account_zone, my_user_id, request_account
+from dashboard.timeline import by_day
+from dashboard.views.common import no_account, render_zoned
+from integrations.rentengine import vocabulary
+from integrations.rentengine.models import LeasingEvent, Prospect, Showing
+
+VIEWS = {"day": "Day", "week": "Week"}
+AGENDA_SORT = Sort("planned_at", False, "Time")
+AGENDA_PAGE = 100
+MAX_EVENTS = 1000
+
+
+@dataclass
+class AgendaItem:
+    """What the agenda template shows per showing (it also serves `by_day`, which reads `at`)."""
+
+    key: str
+    at: datetime
+    pill: Pill
+    title: str
+    prospect_id: int | None
+    prospect_name: str
+    unit_id: int | None
+    agent: str
+    detail: str = ""
+    events: list[LeasingEvent] = field(default_factory=list)
+    from_events_only: bool = False
+
+    @property
+    def prospect_url(self) -> str:
+        return reverse("prospect", args=[self.prospect_id]) if self.prospect_id else ""
+
+    @property
+    def unit_url(self) -> str:
+        return reverse("unit", args=[self.unit_id]) if self.unit_id else ""
+
+
+def _my_agent_names(request: HttpRequest) -> list[str]:
+    names = [request.user.get_full_name()] if request.user.is_authenticated else []
+    me = my_user_id(request)
+    if me:
+        names += people_names([me]).values()
+    return [n for n in names if n]
+
+
+@require_GET
+def showing_agenda(request: HttpRequest) -> HttpResponse:
+    account = request_account(request)
+    if account is None:
+        return no_account(request, "Showings")
+    zone = account_zone(account)
+    params = Params(request.GET)
+    today = timezone.now().astimezone(zone).date()
+    f: dict[str, Any] = {
+        "view": params.choice("view", VIEWS, "day"),
+        "date": params.day("date") or today,
+        "agent": params.text("agent"),
+        "unit": params.integer("unit"),
+        "status": params.choice("status", presentation.SHOWING_STATUSES),
+    }
+    days = 1 if f["view"] == "day" else 7
+    start, end = day_start(f["date"], zone), day_start(f["date"] + timedelta(days=days), zone)
+    qs = Showing.objects.alive().filter(account=account, planned_at__gte=start, planned_at__lt=end)
+    agent_options = sorted({n for n in qs.exclude(agent_name="").values_list("agent_name", flat=True).distinct()[:200]})
+    if f["agent"] == "mine":
+        mine = _my_agent_names(request)
+        qs = qs.filter(agent_name__in=mine) if mine else qs.none()
+    elif f["agent"]:
+        qs = qs.filter(agent_name=f["agent"])
+    if f["unit"] is not None:
+        qs = qs.filter(unit_id=f["unit"])
+    if f["status"]:
+        qs = qs.filter(status=f["status"])
+    template = list_template(request, "showings/agenda.html")
+    cursor = params.data.get("after")
+    page = keyset_page(qs.defer("raw", "feedback"), AGENDA_SORT, cursor=cursor, size=AGENDA_PAGE)
+    # The time span this page covers, so the events fetched are exactly this page's.
+    position = cursor_decode(Showing, AGENDA_SORT, cursor)
+    span_start = position[1] if position and position[0] == "v" else start
+    span_end = page.rows[-1].planned_at if page.has_next and page.rows else end
+    items = _agenda_items(account.id, page.rows, f, span_start, span_end, first=position is None, last=not page.has_next)
+    context: dict[str, Any] = {
+        "title": "Showings",
+        "account": account,
+        "page": page,
+        "days": by_day(items, zone),  # type: ignore[arg-type]
+        "f": f,
+        "today": today,
+        "views": VIEWS,
+        "statuses": presentation.SHOWING_STATUSES,
+        "agent_options": agent_options,
+        "range_label": _range_label(f["date"], days),
+        "prev_date": f["date"] - timedelta(days=days),
+        "next_date": f["date"] + timedelta(days=days),
+        "query": query_without(request.GET, "after"),
+        "nav_query": query_without(request.GET, "after", "date"),
+    }
+    return render_zoned(request, template, context, zone)
+
+
+def _range_label(first: date, days: int) -> str:
+    if days == 1:
+        return f"{first:%A} {first.day} {first:%B %Y}"
+    last = first + timedelta(days=days - 1)
+    return f"{first.day} {first:%b} to {last.day} {last:%b %Y}"
+
+
+def _agenda_items(
+    account_id: Any,
+    showings: list[Showing],
+    f: dict[str, Any],
+    span_start: datetime,
+    span_end: datetime,
+    *,
+    first: bool,
+    last: bool,
+) -> list[AgendaItem]:
+    events = LeasingEvent.objects.alive().filter(
+        account_id=account_id, event_type__in=vocabulary.SHOWING_EVENT_TYPES, planned_at__gte=span_start
+    )
+    events = events.filter(planned_at__lt=span_end) if last else events.filter(planned_at__lte=span_end)
+    if f["unit"] is not None:
+        events = events.filter(
+            Q(unit_id_of_interest=f["unit"]) | Q(prospect_id__in=[s.prospect_id for s in showings if s.prospect_id])
+        )
+    by_showing: dict[tuple[int, datetime], list[LeasingEvent]] = {}
+    for event in events.only(
+        "id", "prospect_id", "event_type", "planned_at", "created_at", "source", "unit_id_of_interest", "property_address"
+    ).order_by("planned_at", "created_at", "id")[:MAX_EVENTS]:
+        assert event.planned_at is not None
+        by_showing.setdefault((event.prospect_id, event.planned_at), []).append(event)
+    items = []
+    for s in showings:
+        assert s.planned_at is not None
+        items.append(
+            AgendaItem(
+                key=f"showing-{s.id}",
+                at=s.planned_at,
+                pill=presentation.showing_status_pill(s.status),
+                title=s.property_address or "Showing",
+                prospect_id=s.prospect_id,
+                prospect_name=s.prospect_name,
+                unit_id=s.unit_id,
+                agent=s.agent_name or "Self-guided",
+                detail=s.cancellation_reason,
+                events=by_showing.pop((s.prospect_id or 0, s.planned_at), []),
+            )
+        )
+    if not f["agent"]:  # event-only showings carry no agent, so an agent filter leaves them out
+        for (prospect_id, planned), group in by_showing.items():
+            if not first and planned <= span_start:
+                continue  # shown on the previous page
+            status = presentation.SHOWING_EVENT_STATUS.get(group[-1].event_type, "")
+            if f["status"] and status != f["status"]:
+                continue
+            items.append(
+                AgendaItem(
+                    key=f"event-showing-{group[-1].id}",
+                    at=planned,
+                    pill=presentation.showing_status_pill(status),
+                    title=group[-1].property_address or "Showing",
+                    prospect_id=prospect_id,
+                    prospect_name="",
+                    unit_id=group[-1].unit_id_of_interest,
+                    agent="",
+                    events=group,
+                    from_events_only=True,
+                )
+            )
+    orphans = {item.prospect_id for item in items if item.from_events_only and item.prospect_id}
+    if orphans:
+        names = dict(Prospect.objects.filter(id__in=orphans).values_list("id", "name"))
+        for item in items:
+            if item.from_events_only and item.prospect_id:
+                item.prospect_name = names.get(item.prospect_id, "")
+    items.sort(key=lambda item: (item.at, item.key))
+    return items

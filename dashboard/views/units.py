@@ -1,0 +1,230 @@
+"""Units: the list with status pills and filters, and the unit page (facts, fees, photos, showing
+method, prospects, showings, cached availability windows, the current lockbox and its timeline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, When
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from pydantic import ValidationError
+
+from dashboard import presentation
+from dashboard.keyset import Sort, count_capped, keyset_page
+from dashboard.listing import Params, distinct_values, list_template, query_without
+from dashboard.models import get_for_user_or_404
+from dashboard.people import people_names, person_name
+from dashboard.scope import account_zone, request_account
+from dashboard.timeline import by_day, lockbox_event_item, lockbox_event_user_ids, showing_item
+from dashboard.views.common import no_account, render_zoned
+from integrations.rentengine import vocabulary
+from integrations.rentengine.models import Account, Lockbox, LockboxEvent, Prospect, Showing, Unit, UnitAvailability
+from integrations.rentengine.records import AvailabilityRecord
+
+SORTS = {
+    "address": Sort("address", False, "Address"),
+    "rent_low": Sort("rent", False, "Rent, low to high"),
+    "rent_high": Sort("rent", True, "Rent, high to low"),
+    "bedrooms": Sort("bedrooms", True, "Most bedrooms"),
+    "updated": Sort("source_updated_at", True, "Recently updated"),
+}
+YES_NO = {"yes": "Yes", "no": "No"}
+COUNT_CAP = 10_000
+UNIT_ROW_FIELDS = (
+    "id",
+    "account_id",
+    "status",
+    "address",
+    "city",
+    "state",
+    "bedrooms",
+    "bathrooms",
+    "rent",
+    "is_occupied",
+    "showing_method",
+    "source_updated_at",
+)
+
+
+def lockbox_on_unit() -> Exists:
+    return Exists(Lockbox.objects.filter(current_unit_id=OuterRef("pk"), deleted_at__isnull=True))
+
+
+def unit_search(queryset: QuerySet[Unit], q: str) -> QuerySet[Unit]:
+    if q.isdigit():
+        return queryset.filter(Q(id=int(q)) | Q(address__icontains=q) | Q(zip_code=q))
+    return queryset.filter(address__icontains=q)
+
+
+def units_filtered(account: Account, params: Params) -> tuple[QuerySet[Unit], dict[str, Any]]:
+    f: dict[str, Any] = {
+        "q": params.text("q"),
+        "status": params.choice("status", presentation.UNIT_STATUSES),
+        "market": params.choice("market", YES_NO),
+        "city": params.text("city"),
+        "bedrooms": params.decimal("bedrooms"),
+        "rent_min": params.decimal("rent_min"),
+        "rent_max": params.decimal("rent_max"),
+        "occupied": params.choice("occupied", YES_NO),
+        "lockbox": params.choice("lockbox", YES_NO),
+        "sort": params.choice("sort", SORTS, "address"),
+    }
+    qs: QuerySet[Unit] = Unit.objects.alive().filter(account=account)
+    if f["q"]:
+        qs = unit_search(qs, f["q"])
+    if f["status"]:
+        qs = qs.filter(status=f["status"])
+    if f["market"]:
+        on_market = [s.value for s in vocabulary.UNIT_STATUSES_ON_MARKET]
+        qs = qs.filter(status__in=on_market) if f["market"] == "yes" else qs.exclude(status__in=on_market)
+    if f["city"]:
+        qs = qs.filter(city=f["city"])
+    if f["bedrooms"] is not None:
+        qs = qs.filter(bedrooms__gte=f["bedrooms"])
+    if f["rent_min"] is not None:
+        qs = qs.filter(rent__gte=f["rent_min"])
+    if f["rent_max"] is not None:
+        qs = qs.filter(rent__lte=f["rent_max"])
+    if f["occupied"]:
+        qs = qs.filter(is_occupied=f["occupied"] == "yes")
+    if f["lockbox"]:
+        qs = qs.filter(lockbox_on_unit() if f["lockbox"] == "yes" else ~lockbox_on_unit())
+    f["active"] = sum(1 for k in ("status", "market", "city", "occupied", "lockbox") if f[k]) + sum(
+        1 for k in ("bedrooms", "rent_min", "rent_max") if f[k] is not None
+    )
+    return qs, f
+
+
+def _rows_decorate(account: Account, units: list[Unit]) -> None:
+    """Per row: status pill, its lockbox serial, and how many open prospects want it (two queries)."""
+    ids = [u.id for u in units]
+    boxes = {
+        b.current_unit_id: b
+        for b in Lockbox.objects.alive()
+        .filter(account=account, current_unit_id__in=ids)
+        .only("id", "serial_number", "current_unit_id")
+    }
+    open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
+    interest = dict(
+        Prospect.objects.alive()
+        .filter(account=account, unit_id__in=ids, status_family__in=open_families)
+        .values_list("unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for unit in units:
+        unit.pill = presentation.unit_status_pill(unit.status)  # type: ignore[attr-defined]
+        unit.lockbox = boxes.get(unit.id)  # type: ignore[attr-defined]
+        unit.open_prospects = interest.get(unit.id, 0)  # type: ignore[attr-defined]
+
+
+@require_GET
+def unit_list(request: HttpRequest) -> HttpResponse:
+    account = request_account(request)
+    if account is None:
+        return no_account(request, "Units")
+    params = Params(request.GET)
+    qs, filters = units_filtered(account, params)
+    template = list_template(request, "units/list.html")
+    page = keyset_page(qs.only(*UNIT_ROW_FIELDS), SORTS[filters["sort"]], cursor=params.data.get("after"))
+    _rows_decorate(account, page.rows)
+    context: dict[str, Any] = {
+        "title": "Units",
+        "account": account,
+        "page": page,
+        "f": filters,
+        "query": query_without(request.GET, "after"),
+    }
+    if not template.endswith("#rows"):
+        count = count_capped(qs, COUNT_CAP) if page.is_first else None
+        context |= {
+            "count": count,
+            "count_label": presentation.count_label(count, COUNT_CAP) if count is not None else "",
+            "statuses": presentation.UNIT_STATUSES,
+            "cities": distinct_values(Unit, "city", account_id=account.id),
+            "sorts": SORTS,
+            "yes_no": YES_NO,
+        }
+    return render_zoned(request, template, context, account_zone(account))
+
+
+def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:
+    # The cached availability rides along (a reverse one-to-one), saving a query.
+    return get_for_user_or_404(Unit.objects.alive().select_related("account", "availability"), request.user, pk=unit_id)
+
+
+def availability_windows(availability: UnitAvailability | None) -> dict[str, Any] | None:
+    """The cached /showings/availability answer, read tolerantly; None when never fetched."""
+    if availability is None or availability.fetched_at is None:
+        return None
+    try:
+        record = AvailabilityRecord.model_validate(availability.data or {})
+    except ValidationError:
+        return {"error": "The cached availability could not be read.", "fetched_at": availability.fetched_at}
+    return {
+        "preferred": [w for w in record.preferred_windows if w.start],
+        "available": [w for w in record.available_windows if w.start],
+        "method": record.showing_method,
+        "fetched_at": availability.fetched_at,
+        "error": availability.error,
+    }
+
+
+UNIT_PAGE_PROSPECTS = 25
+UNIT_PAGE_SHOWINGS = 20
+UNIT_PAGE_LOCKBOX_EVENTS = 50
+
+
+@require_GET
+def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit = _get_unit_for_user(request, unit_id)
+    zone = account_zone(unit.account)
+    open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
+    prospects = list(
+        Prospect.objects.alive()
+        .filter(account_id=unit.account_id, unit_id=unit.id)
+        .only("id", "name", "phone", "status", "status_family", "created_at", "next_follow_up")
+        .prefetch_related("assignees")
+        # Open prospects first, newest first within each group.
+        .order_by(Case(When(status_family__in=open_families, then=0), default=1), "-created_at", "-id")[:UNIT_PAGE_PROSPECTS]
+    )
+    now = timezone.now()
+    showings = list(
+        Showing.objects.alive()
+        .filter(account_id=unit.account_id, unit_id=unit.id)
+        .defer("raw")
+        .order_by("-planned_at", "-id")[:UNIT_PAGE_SHOWINGS]
+    )
+    lockbox = Lockbox.objects.alive().filter(current_unit_id=unit.id).defer("raw").order_by("-installed_at").first()
+    events = list(
+        LockboxEvent.objects.alive()
+        .filter(unit_id=unit.id)
+        .defer("raw")
+        .order_by("-created_at", "-id")[:UNIT_PAGE_LOCKBOX_EVENTS]
+    )
+    availability: UnitAvailability | None = getattr(unit, "availability", None)
+    user_ids = {str(a.user_id) for p in prospects for a in p.assignees.all()} | lockbox_event_user_ids(events)
+    names = people_names(user_ids)
+    for p in prospects:
+        p.pill = presentation.prospect_status_pill(p.status, p.status_family)
+        p.assignee_names = [person_name(names, a.user_id) for a in p.assignees.all()]
+    context = {
+        "title": unit.address or f"Unit {unit.id}",
+        "unit": unit,
+        "account": unit.account,
+        "pill": presentation.unit_status_pill(unit.status),
+        "prospects": prospects,
+        "prospects_more": len(prospects) == UNIT_PAGE_PROSPECTS,
+        "upcoming": [showing_item(s, with_prospect=True) for s in showings if s.planned_at and s.planned_at >= now][::-1],
+        "past": [showing_item(s, with_prospect=True) for s in showings if not (s.planned_at and s.planned_at >= now)],
+        "lockbox": lockbox,
+        "lockbox_pill": presentation.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, now) if lockbox else None,
+        "lockbox_days": by_day((lockbox_event_item(e, names, with_unit=False) for e in events), zone),
+        "lockbox_events_more": len(events) == UNIT_PAGE_LOCKBOX_EVENTS,
+        "availability": availability_windows(availability),
+        "fees": unit.fees or [],
+        "photos": (unit.photos or [])[:12],
+    }
+    return render_zoned(request, "units/detail.html", context, zone)
