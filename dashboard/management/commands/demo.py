@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_people_ensure
+from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_agent_usernames, demo_people_ensure
 
 _PR_SET_PDEATHSIG = 1
 
@@ -180,6 +180,9 @@ class Command(BaseCommand):
         shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
         self.stdout.write(self.style.SUCCESS(f"\n{line}\n  Leasing Desk is running: http://{shown_host}:{port}/"))
         self.stdout.write(self.style.SUCCESS(f"  Log in as  {DEMO_USERNAME}  /  {DEMO_PASSWORD}   (a manager)"))
+        agents = demo_agent_usernames()
+        if agents:
+            self.stdout.write(f"  Agents:    {', '.join(agents)}   (same password)")
         if use_simulator:
             self.stdout.write(
                 f"  RentEngine: the local simulator on port {options['simulator_port']} "
