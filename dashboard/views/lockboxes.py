@@ -36,6 +36,7 @@ SORTS = {
 }
 STATES = {key: label for key, (label, _) in presentation.LOCKBOX_STATES.items()}
 COUNT_CAP = 10_000
+PAGE_SIZE = 50
 EVENT_SORT = Sort("created_at", True, "Newest first")
 
 
@@ -74,6 +75,7 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         qs.select_related("current_unit").defer("raw", "current_unit__raw"),
         SORTS[filters["sort"]],
         cursor=params.data.get("after"),
+        size=PAGE_SIZE,
     )
     now = timezone.now()
     for box in page.rows:
@@ -215,6 +217,7 @@ def lockbox_activity(request: HttpRequest) -> HttpResponse:
         ),
         EVENT_SORT,
         cursor=params.data.get("after"),
+        size=PAGE_SIZE,
     )  # fmt: skip
     names = people_names(lockbox_event_user_ids(page.rows))
     matches = showings_matching(account, page.rows)

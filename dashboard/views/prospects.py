@@ -39,6 +39,7 @@ FAMILY_CHOICES = {
     **{f.value: label for f, label in vocabulary.STATUS_FAMILY_LABELS.items()},
 }
 COUNT_CAP = 10_000
+PAGE_SIZE = 50
 LIST_COLUMNS = ("name", "status", "unit", "source", "assignee", "follow_up", "created")
 
 
@@ -145,6 +146,7 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
         qs.select_related("unit").only(*PROSPECT_ROW_FIELDS).prefetch_related("assignees"),
         sort,
         cursor=params.data.get("after"),
+        size=PAGE_SIZE,
     )
     options = [] if rows_only else assignee_options(account)
     known = dict(options)

@@ -32,6 +32,7 @@ SORTS = {
 }
 YES_NO = {"yes": "Yes", "no": "No"}
 COUNT_CAP = 10_000
+PAGE_SIZE = 50
 UNIT_ROW_FIELDS = (
     "id",
     "account_id",
@@ -128,7 +129,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     params = Params(request.GET)
     qs, filters = units_filtered(account, params)
     template = list_template(request, "units/list.html")
-    page = keyset_page(qs.only(*UNIT_ROW_FIELDS), SORTS[filters["sort"]], cursor=params.data.get("after"))
+    page = keyset_page(qs.only(*UNIT_ROW_FIELDS), SORTS[filters["sort"]], cursor=params.data.get("after"), size=PAGE_SIZE)
     _rows_decorate(account, page.rows)
     context: dict[str, Any] = {
         "title": "Units",
