@@ -198,7 +198,7 @@ def journey(walk: Walk, zone: ZoneInfo, showings: list[Row]) -> None:
     team = [a for a in walk.agents if a["subteam_id"] == subteam] or walk.agents
     first_source = prospect["source"] if prospect["source"] in ("Phone Call", "Text Message") else "Automation"
     walk.add("New", source=first_source, created_by=None)
-    if rng.random() < 0.2:
+    if rng.random() < 0.15:
         if not walk.step(5 * MINUTE_US, DAY_US):
             return
         walk.assignee = rng.choice(team)
@@ -210,7 +210,7 @@ def journey(walk: Walk, zone: ZoneInfo, showings: list[Row]) -> None:
         walk.add(ASSIGN_TO_USER, source="Other", created_by=lexicon.OWNER_USER_ID, context=context)
     if rng.random() < 0.5:
         return
-    if rng.random() < 0.35:
+    if rng.random() < 0.25:
         if not walk.step():
             return
         follow_up = stamp_us(walk.t + 2 * DAY_US) if rng.random() < 0.3 else None
@@ -277,7 +277,7 @@ def showing_path(walk: Walk, zone: ZoneInfo, team: list[Row], showings: list[Row
     if status is not ShowingStatus.COMPLETED:
         return
     if rng.random() < 0.6:
-        if walk.step():
+        if rng.random() < 0.5 and walk.step():  # many just go quiet after a showing
             walk.add(rng.choice(DROP_OUTS))
         return
     for event_type, keep in APPLICATION_STEPS:

@@ -24,16 +24,17 @@ READY = "RentEngine simulator ready on"
 
 
 def serve(config: SimulatorConfig, *, out: TextIO = sys.stdout) -> int:
-    began = time.perf_counter()
-    sim = simulator_new(config)
-    seeded = time.perf_counter() - began
+    # Bind first: a taken port should fail at once, not after seeding a large data set.
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
+    port = sock.getsockname()[1]
+    began = time.perf_counter()
+    sim = simulator_new(config)
+    seeded = time.perf_counter() - began
     sock.listen(2048)
     sock.set_inheritable(True)
-    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
             sim,
