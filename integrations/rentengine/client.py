@@ -701,6 +701,10 @@ class RentEngineClient:
             response = self._http.request(method, path.lstrip("/"), params=params, json=json_body)
         except httpx.TransportError as exc:
             return _transport_error(exc, endpoint)
+        finally:
+            # The slot counted from the grant; from now on it counts from the end of the exchange,
+            # the latest moment RentEngine can have counted it (limiter.py docstring).
+            self._release(grant)
         if response.status_code == 429:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"), cap=self.retry_after_cap)
             self._count(endpoint, http_429=1)
@@ -725,6 +729,12 @@ class RentEngineClient:
             )
         logger.debug("%s %s -> %s", endpoint, params or "", response.status_code)
         return body
+
+    def _release(self, grant: Grant) -> None:
+        try:
+            self.limiter.release(grant)
+        except LimiterError as exc:
+            logger.warning("Could not release a rate-limiter slot: %s", exc)
 
     def _status_error(self, response: httpx.Response, endpoint: str) -> RentEngineError:
         status = response.status_code

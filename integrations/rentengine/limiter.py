@@ -6,12 +6,20 @@ public clients read it as 5 s and as 60 s (API-FACTS 1.6, 4.7). We pace at `RENT
 
 Algorithm: a **sliding window log**, not GCRA. The promise we make is "never more than N requests
 in any window of W seconds", whatever way RentEngine counts (fixed or rolling windows). The log
-enforces exactly that invariant: a slot is granted only while fewer than N grants lie in the last W
+enforces exactly that invariant: a slot is granted only while fewer than N slots lie in the last W
 seconds, so no W-long interval can ever hold N + 1 grants. GCRA with a burst of N admits up to about
 2N - 1 in some W-long interval (a full burst, then steady emission), so it would need a halved burst
 or perfectly smooth spacing to give the same promise, i.e. less throughput or a wait of W/N even for
 the first request of a page action. The log costs at most N * (60 s / W) small entries in a sorted
 set, and it gives the /sync/ page per-lane usage for free.
+
+A slot is **held until its request completes**: the entry counts as in flight from the grant, and
+`release` moves it to the completion time. RentEngine counts arrivals, and an arrival lies somewhere
+between our grant and the answer; stamping grants alone let a request granted early but slowed on
+its way (a fresh connection, a slow network) land in the same server window as 28 later ones (the
+simulator saw 29 in 5 s). With completion stamps, N + 1 arrivals in one window would need the last
+of them to have been granted while the other N were in flight or finished within W, which the log
+refuses. An entry never released (its process died mid-request) stops counting after `hold`.
 
 Backends: Redis when `settings.REDIS_URL` is set (every read-modify-write is one Lua script, and the
 clock is Redis's own `TIME`, so workers on different hosts share one clock); otherwise an in-process,
@@ -33,12 +41,13 @@ Shared state besides the log:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 import time
 import uuid
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -90,6 +99,7 @@ class Grant:
     lane: Lane
     granted_at: float
     waited: float
+    slot: str = ""  # the log entry: hand the grant to `release` when the request is over
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,8 @@ class LimiterState:
     cooldown_remaining: float
     reduction_reason: str  # "" when running at the configured rate
     strikes: int  # distinct 429 episodes within strike_memory
-    used_in_window: int  # grants in the last effective window
+    used_in_window: int  # slots in the last effective window, in-flight ones included
+    in_flight: int  # granted, not yet released
     usage_horizon: float
     recent_by_lane: dict[str, int]  # grants in the last usage_horizon seconds
     waiters_by_lane: dict[str, int]
@@ -127,6 +138,7 @@ class LimiterConfig:
     max_slowdown: float = 12.0  # 28 per 60 s at most: the slowest reading of RentEngine's window
     recovery_quiet: float = 600.0  # seconds without a 429 before each step back up
     usage_horizon: float = 60.0  # how far back per-lane usage is reported
+    hold: float = 60.0  # an unreleased slot (process died mid-request) counts this long; > any request
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.window <= 0:
@@ -165,14 +177,16 @@ class _Attempt:
 class _Backend(Protocol):
     name: str
 
-    def attempt(self, lane: Lane, waiter: str) -> _Attempt: ...
+    def attempt(self, lane: Lane, waiter: str, slot: str) -> _Attempt: ...
+    def release(self, slot: str) -> None: ...
     def unregister(self, lane: Lane, waiter: str) -> None: ...
     def report_429(self, retry_after: float | None, granted_at: float | None) -> tuple[float, float, bool, int]: ...
     def state(self) -> LimiterState: ...
 
 
 class Limiter:
-    """Blocking front end shared by both backends: `acquire` before every request."""
+    """Blocking front end shared by both backends: `acquire` before every request, `release` after it
+    (or `with limiter.slot(lane):`)."""
 
     def __init__(self, backend: _Backend, config: LimiterConfig) -> None:
         self.backend = backend
@@ -186,16 +200,17 @@ class Limiter:
         """Block (sleeping, never spinning) until this lane may send one request; raise SlotTimeout."""
         lane = Lane(lane)
         waiter = uuid.uuid4().hex
+        slot = f"{lane.value}:{waiter}"
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         granted = False
         try:
             while True:
-                attempt = self.backend.attempt(lane, waiter)
+                attempt = self.backend.attempt(lane, waiter, slot)
                 self._note_slowdown(attempt.slowdown)
                 if attempt.granted:
                     granted = True
-                    return Grant(lane=lane, granted_at=attempt.at, waited=time.monotonic() - started)
+                    return Grant(lane=lane, granted_at=attempt.at, waited=time.monotonic() - started, slot=slot)
                 if attempt.why == "priority":
                     # Give way, but look again soon: the higher lane may be done in a moment.
                     pause = self.config.yield_sleep * (1 + random.random())
@@ -211,6 +226,20 @@ class Limiter:
         finally:
             if not granted:
                 self.backend.unregister(lane, waiter)
+
+    @contextlib.contextmanager
+    def slot(self, lane: Lane | str = Lane.INCREMENTAL, timeout: float | None = 60.0) -> Iterator[Grant]:
+        """`with limiter.slot("bulk") as grant: <one request>`: acquire, then release when done."""
+        grant = self.acquire(lane, timeout)
+        try:
+            yield grant
+        finally:
+            self.release(grant)
+
+    def release(self, grant: Grant) -> None:
+        """The request of this grant is over (answered or failed): its slot now dates from now."""
+        if grant.slot:
+            self.backend.release(grant.slot)
 
     def report_429(self, *, retry_after: float | None = None, granted_at: float | None = None) -> float:
         """RentEngine said 429: start (or extend) the shared cooldown; returns its remaining seconds.
@@ -245,7 +274,7 @@ class Limiter:
 
 @dataclass
 class _MemoryShared:
-    log: deque[tuple[float, Lane]] = field(default_factory=deque)
+    log: dict[str, tuple[float, Lane]] = field(default_factory=dict)  # slot -> (stamp, lane)
     waiters: dict[Lane, dict[str, float]] = field(default_factory=lambda: {lane: {} for lane in LANES})
     cooldown_until: float = 0.0
     slowdown: float = 1.0
@@ -289,10 +318,10 @@ class MemoryBackend:
             for waiter in [w for w, expires in registrations.items() if expires <= now]:
                 del registrations[waiter]
         horizon = max(self.config.window * self._s.slowdown, self.config.usage_horizon)
-        while self._s.log and self._s.log[0][0] <= now - horizon:
-            self._s.log.popleft()
+        for slot in [slot for slot, (stamp, _) in self._s.log.items() if stamp <= now - horizon]:
+            del self._s.log[slot]
 
-    def attempt(self, lane: Lane, waiter: str) -> _Attempt:
+    def attempt(self, lane: Lane, waiter: str, slot: str) -> _Attempt:
         c, s = self.config, self._s
         with self._lock:
             now = time.monotonic()
@@ -310,12 +339,18 @@ class MemoryBackend:
                 if s.waiters[higher]:
                     return wait(0.0, "priority")
             # A hair stricter than W, as in the Redis script.
-            in_window = [t for t, _ in s.log if t > now - window - 2e-6]
+            in_window = sorted(t for t, _ in s.log.values() if t > now - window - 2e-6)
             if len(in_window) >= c.limit:
                 return wait(in_window[len(in_window) - c.limit] + window + 2e-6 - now, "window")
-            s.log.append((now, lane))
+            s.log[slot] = (now + c.hold, lane)
             s.waiters[lane].pop(waiter, None)
             return _Attempt(True, now, 0.0, "granted", s.slowdown)
+
+    def release(self, slot: str) -> None:
+        with self._lock:
+            if slot in self._s.log:
+                stamp, lane = self._s.log[slot]
+                self._s.log[slot] = (min(stamp, time.monotonic()), lane)
 
     def unregister(self, lane: Lane, waiter: str) -> None:
         with self._lock:
@@ -356,12 +391,14 @@ class MemoryBackend:
             self._expire(now)
             window = c.window * s.slowdown
             recent = {lane.value: 0 for lane in LANES}
-            used = 0
-            for t, lane in s.log:
+            used = in_flight = 0
+            for t, lane in s.log.values():
                 if t > now - c.usage_horizon:
                     recent[lane.value] += 1
                 if t > now - window:
                     used += 1
+                if t > now:
+                    in_flight += 1
             return LimiterState(
                 backend=self.name,
                 limit=c.limit,
@@ -374,6 +411,7 @@ class MemoryBackend:
                 reduction_reason=s.reason,
                 strikes=s.strikes if now - s.last_strike_at <= c.strike_memory else 0,
                 used_in_window=used,
+                in_flight=in_flight,
                 usage_horizon=c.usage_horizon,
                 recent_by_lane=recent,
                 waiters_by_lane={lane.value: len(s.waiters[lane]) for lane in LANES},
@@ -419,7 +457,8 @@ for i = 3, 6 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', fmt(now)) end
 """
 
 # KEYS: log, state, waiters x4 (lane order). ARGV: the common five (limit, window, quiet, horizon,
-# recovery wording), then lane (1-4), waiter, member, waiter_ttl.
+# recovery wording), then lane (1-4), waiter, slot, waiter_ttl, hold. A new slot is stamped
+# now + hold (in flight) until `release` stamps it with the completion time.
 _ACQUIRE = (
     _PREAMBLE
     + """
@@ -442,11 +481,12 @@ if used >= limit then
   local e = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. fmt(lo), '+inf', 'WITHSCORES', 'LIMIT', used - limit, 1)
   return wait(tonumber(e[2]) + eff + 0.000002 - now, 'window')
 end
-redis.call('ZADD', KEYS[1], fmt(now), ARGV[8])
+local hold = tonumber(ARGV[10])
+redis.call('ZADD', KEYS[1], fmt(now + hold), ARGV[8])
 redis.call('ZREM', wkey, ARGV[7])
 local keep = math.max(eff, horizon)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - keep))
-redis.call('PEXPIRE', KEYS[1], math.ceil(keep * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil((keep + hold) * 1000) + 1000)
 redis.call('HSET', KEYS[2], 'last_ts', fmt(now))
 return {1, fmt(now), '0', 'granted', fmt(slowdown)}
 """
@@ -486,6 +526,16 @@ return {fmt(cooldown_until - now), fmt(slowdown), lowered, strikes}
 """
 )
 
+# KEYS: log, state. ARGV: slot. Only ever moves a stamp earlier (LT), never re-adds a trimmed slot (XX).
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local last_ts = tonumber(redis.call('HGET', KEYS[2], 'last_ts')) or 0
+if now < last_ts then now = last_ts end
+redis.call('ZADD', KEYS[1], 'XX', 'LT', string.format('%.6f', now), ARGV[1])
+return 1
+"""
+
 _STATE = (
     _PREAMBLE
     + """
@@ -514,6 +564,7 @@ class RedisBackend:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._report = self._redis.register_script(_REPORT_429)
         self._state = self._redis.register_script(_STATE)
+        self._release = self._redis.register_script(_RELEASE)
 
     def _common(self) -> list[Any]:
         c = self.config
@@ -528,11 +579,16 @@ class RedisBackend:
                 "no request is sent without it, so that processes never exceed the limit together"
             ) from exc
 
-    def attempt(self, lane: Lane, waiter: str) -> _Attempt:
-        member = f"{lane.value}:{uuid.uuid4().hex}"
-        args = [*self._common(), LANES.index(lane) + 1, waiter, member, repr(self.config.waiter_ttl)]
+    def attempt(self, lane: Lane, waiter: str, slot: str) -> _Attempt:
+        args = [*self._common(), LANES.index(lane) + 1, waiter, slot, repr(self.config.waiter_ttl), repr(self.config.hold)]
         granted, at, wait, why, slowdown = self._run(self._acquire, args)
         return _Attempt(bool(int(granted)), float(at), float(wait), _text(why), float(slowdown))
+
+    def release(self, slot: str) -> None:
+        try:
+            self._release(keys=self._keys[:2], args=[slot])
+        except self._redis_errors:
+            logger.warning("Could not release a rate-limiter slot; it stops counting after %g s", self.config.hold)
 
     def unregister(self, lane: Lane, waiter: str) -> None:
         try:
@@ -560,7 +616,7 @@ class RedisBackend:
         now, slowdown = float(now), float(slowdown)
         window = c.window * slowdown
         recent = {lane.value: 0 for lane in LANES}
-        used = 0
+        used = in_flight = 0
         for member, score in zip(rows[::2], rows[1::2], strict=True):
             lane = _text(member).partition(":")[0]
             at = float(score)
@@ -568,6 +624,8 @@ class RedisBackend:
                 recent[lane] += 1
             if at > now - window:
                 used += 1
+            if at > now:
+                in_flight += 1
         return LimiterState(
             backend=self.name,
             limit=c.limit,
@@ -580,6 +638,7 @@ class RedisBackend:
             reduction_reason=_text(reason),
             strikes=int(strikes),
             used_in_window=used,
+            in_flight=in_flight,
             usage_horizon=c.usage_horizon,
             recent_by_lane=recent,
             waiters_by_lane={lane.value: int(n) for lane, n in zip(LANES, waiters, strict=True)},

@@ -48,11 +48,15 @@ class RecordingLimiter:
 
     def __init__(self) -> None:
         self.lanes: list[Lane] = []
+        self.released: list[Grant] = []
         self.reports: list[tuple[float | None, float | None]] = []
 
     def acquire(self, lane: Lane | str = Lane.INCREMENTAL, timeout: float | None = None) -> Grant:
         self.lanes.append(Lane(lane))
         return Grant(lane=Lane(lane), granted_at=float(len(self.lanes)), waited=0.0)
+
+    def release(self, grant: Grant) -> None:
+        self.released.append(grant)
 
     def report_429(self, *, retry_after: float | None = None, granted_at: float | None = None) -> float:
         self.reports.append((retry_after, granted_at))
@@ -358,6 +362,7 @@ def test_a_get_survives_500_then_429_then_200(
     assert client.stats.by_endpoint["GET /units"].http_429 == 1
     assert len(limiter.lanes) == 3  # every attempt took a slot
     assert limiter.reports == [(None, 2.0)]  # the 429 told the shared limiter, with its grant
+    assert [g.granted_at for g in limiter.released] == [1.0, 2.0, 3.0]  # every slot released, failed or not
     assert len(sleeps) == 1
     assert 0 <= sleeps[0] <= 0.5
 

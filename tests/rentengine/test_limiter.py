@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import random
 import signal
 import threading
 import time
@@ -87,10 +88,16 @@ def in_threads(*jobs: Callable[[], Any]) -> list[Any]:
     return results
 
 
+def take(limiter: Limiter, lane: Lane = Lane.BACKFILL, timeout: float = 20) -> Grant:
+    """One instant request: a slot acquired and released at once."""
+    with limiter.slot(lane, timeout) as grant:
+        return grant
+
+
 def collect_grants(limiter: Limiter, lane: Lane, count: int, into: list[Grant], lock: threading.Lock) -> Callable[[], None]:
     def job() -> None:
         for _ in range(count):
-            grant = limiter.acquire(lane, timeout=20)
+            grant = take(limiter, lane)
             with lock:
                 into.append(grant)
 
@@ -102,7 +109,7 @@ def collect_grants(limiter: Limiter, lane: Lane, count: int, into: list[Grant], 
 
 def _hammer(prefix: str, config: dict[str, Any], count: int, results: Any) -> None:
     limiter = limiter_create(redis_url=REDIS_URL, config=LimiterConfig(**config), prefix=prefix)
-    results.put([limiter.acquire(Lane.BACKFILL, timeout=30).granted_at for _ in range(count)])
+    results.put([take(limiter, Lane.BACKFILL, timeout=30).granted_at for _ in range(count)])
 
 
 def _acquire_after(prefix: str, config: dict[str, Any], ready: Any, go: Any, results: Any) -> None:
@@ -110,7 +117,7 @@ def _acquire_after(prefix: str, config: dict[str, Any], ready: Any, go: Any, res
     limiter.state()  # connected and scripts loaded
     ready.set()
     go.wait(30)
-    results.put(limiter.acquire(Lane.INCREMENTAL, timeout=30).granted_at)
+    results.put(take(limiter, Lane.INCREMENTAL, timeout=30).granted_at)
 
 
 def _wait_forever(prefix: str, config: dict[str, Any]) -> None:
@@ -152,9 +159,53 @@ def test_processes_hammering_never_exceed_the_limit_in_any_sliding_window(redis_
     assert most_in_any_window(stamps, 0.4) <= 5
 
 
+def test_requests_of_any_duration_never_arrive_more_than_the_limit_in_any_window(make_limiter: MakeLimiter) -> None:
+    """RentEngine counts arrivals, which happen anywhere between our grant and the answer."""
+    limiter = make_limiter(limit=6, window=0.3)
+    arrivals: list[float] = []
+    lock = threading.Lock()
+
+    def requests(seed: int) -> Callable[[], None]:
+        dice = random.Random(seed)
+
+        def job() -> None:
+            for _ in range(6):
+                with limiter.slot(Lane.BACKFILL, timeout=20) as grant:
+                    started = time.monotonic()
+                    time.sleep(dice.uniform(0, 0.08))  # on its way: a slow connect, a busy network
+                    arrived = grant.granted_at + (time.monotonic() - started)  # on the limiter's clock
+                    time.sleep(dice.uniform(0, 0.03))  # the answer comes back
+                with lock:
+                    arrivals.append(arrived)
+
+        return job
+
+    in_threads(*(requests(seed) for seed in range(6)))
+    assert len(arrivals) == 36
+    assert most_in_any_window(arrivals, 0.3) <= 6
+
+
+def test_a_slot_counts_until_its_request_completes(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(limit=1, window=0.2)
+    slow = limiter.acquire(Lane.BACKFILL)  # a request still waiting for its answer
+    time.sleep(0.3)  # longer than the window since the grant...
+    with pytest.raises(SlotTimeout):
+        take(limiter, Lane.BACKFILL, timeout=0.1)  # ...but it is still in flight
+    assert limiter.state().in_flight == 1
+    limiter.release(slow)
+    assert limiter.state().in_flight == 0
+    assert take(limiter, Lane.BACKFILL, timeout=1).waited >= 0.15  # a full window after the answer
+
+
+def test_a_slot_never_released_stops_counting_after_the_hold(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(limit=1, window=0.1, hold=0.3)
+    limiter.acquire(Lane.BACKFILL)  # its process dies mid-request
+    assert 0.3 <= take(limiter, Lane.BACKFILL, timeout=2).waited < 1.0
+
+
 def test_a_request_is_granted_at_once_when_the_budget_is_free(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=3, window=1.0)
-    grants = [limiter.acquire(Lane.BACKFILL) for _ in range(3)]
+    grants = [take(limiter, Lane.BACKFILL) for _ in range(3)]
     assert all(g.waited < 0.05 for g in grants)
 
 
@@ -163,10 +214,10 @@ def test_a_request_is_granted_at_once_when_the_budget_is_free(make_limiter: Make
 
 def test_a_429_pauses_every_caller_for_retry_after(make_limiter: MakeLimiter) -> None:
     reporter, other = make_limiter(limit=10, window=0.2), make_limiter(limit=10, window=0.2)
-    grant = reporter.acquire(Lane.BACKFILL)
+    grant = take(reporter, Lane.BACKFILL)
     assert reporter.report_429(retry_after=0.5, granted_at=grant.granted_at) == pytest.approx(0.5, abs=0.05)
     assert other.state().cooldown_remaining > 0.3
-    later = other.acquire(Lane.INTERACTIVE, timeout=5)
+    later = take(other, Lane.INTERACTIVE, timeout=5)
     assert later.granted_at - grant.granted_at >= 0.5
     assert later.waited >= 0.4
 
@@ -179,7 +230,7 @@ def test_a_429_cooldown_is_honoured_by_another_process(redis_prefix: str) -> Non
     other.start()
     assert ready.wait(30)
     limiter = limiter_create(redis_url=REDIS_URL, config=LimiterConfig(**config), prefix=redis_prefix)
-    grant = limiter.acquire(Lane.BACKFILL)
+    grant = take(limiter, Lane.BACKFILL)
     limiter.report_429(retry_after=0.8, granted_at=grant.granted_at)
     go.set()
     granted_elsewhere = results.get(timeout=30)
@@ -189,9 +240,9 @@ def test_a_429_cooldown_is_honoured_by_another_process(redis_prefix: str) -> Non
 
 def test_without_retry_after_the_cooldown_is_one_window_then_doubles(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=10, window=0.2, max_slowdown=1)
-    first = limiter.acquire(Lane.BACKFILL)
+    first = take(limiter, Lane.BACKFILL)
     assert limiter.report_429(granted_at=first.granted_at) == pytest.approx(0.2, abs=0.02)
-    second = limiter.acquire(Lane.BACKFILL, timeout=5)
+    second = take(limiter, Lane.BACKFILL, timeout=5)
     assert limiter.report_429(granted_at=second.granted_at) == pytest.approx(0.4, abs=0.02)
 
 
@@ -209,14 +260,14 @@ def test_repeated_429s_slow_the_rate_say_why_and_recover_slowly_after_a_quiet_pe
     caplog.set_level(logging.INFO, logger="integrations.rentengine.limiter")
     limiter = make_limiter(limit=5, window=0.1, recovery_quiet=0.5)
 
-    first = limiter.acquire(Lane.BACKFILL)
+    first = take(limiter, Lane.BACKFILL)
     limiter.report_429(retry_after=0.05, granted_at=first.granted_at)
     # A straggler sent before we knew is the same episode, not a second strike.
     limiter.report_429(retry_after=0.05, granted_at=first.granted_at)
     assert limiter.state().slowdown == 1
     assert limiter.state().strikes == 1
 
-    second = limiter.acquire(Lane.BACKFILL, timeout=5)
+    second = take(limiter, Lane.BACKFILL, timeout=5)
     limiter.report_429(retry_after=0.05, granted_at=second.granted_at)
     slowed = limiter.state()
     assert slowed.slowdown == 2
@@ -226,7 +277,7 @@ def test_repeated_429s_slow_the_rate_say_why_and_recover_slowly_after_a_quiet_pe
     assert "real window may be longer" in slowed.reduction_reason
     assert slowed.reduction_reason in caplog.text
 
-    third = limiter.acquire(Lane.BACKFILL, timeout=5)
+    third = take(limiter, Lane.BACKFILL, timeout=5)
     limiter.report_429(retry_after=0.05, granted_at=third.granted_at)
     assert limiter.state().slowdown == 4
 
@@ -244,17 +295,17 @@ def test_repeated_429s_slow_the_rate_say_why_and_recover_slowly_after_a_quiet_pe
 def test_a_slowed_limiter_paces_over_the_longer_window(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=3, window=0.1)
     for _ in range(2):
-        grant = limiter.acquire(Lane.BACKFILL, timeout=5)
+        grant = take(limiter, Lane.BACKFILL, timeout=5)
         limiter.report_429(retry_after=0.01, granted_at=grant.granted_at)
     assert limiter.state().effective_window == pytest.approx(0.2)
-    stamps = [limiter.acquire(Lane.BACKFILL, timeout=5).granted_at for _ in range(7)]
+    stamps = [take(limiter, Lane.BACKFILL, timeout=5).granted_at for _ in range(7)]
     assert most_in_any_window(stamps, 0.2) <= 3
 
 
 def test_the_slowdown_stops_at_the_slowest_known_reading(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=3, window=0.05, max_slowdown=4)
     for _ in range(5):
-        grant = limiter.acquire(Lane.BACKFILL, timeout=5)
+        grant = take(limiter, Lane.BACKFILL, timeout=5)
         limiter.report_429(retry_after=0.0, granted_at=grant.granted_at)
     assert limiter.state().slowdown == 4
 
@@ -264,7 +315,7 @@ def test_the_slowdown_stops_at_the_slowest_known_reading(make_limiter: MakeLimit
 
 def test_a_bulk_waiter_goes_before_backfill_waiters_that_came_first(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=1, window=0.3)
-    limiter.acquire(Lane.BACKFILL)  # the budget is now spent for 0.3 s
+    take(limiter, Lane.BACKFILL)  # the budget is now spent for 0.3 s
     grants: list[Grant] = []
     lock = threading.Lock()
 
@@ -279,7 +330,7 @@ def test_a_bulk_waiter_goes_before_backfill_waiters_that_came_first(make_limiter
 
 def test_lanes_are_served_interactive_bulk_incremental_then_backfill(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=1, window=0.25)
-    limiter.acquire(Lane.BACKFILL)
+    take(limiter, Lane.BACKFILL)
     grants: list[Grant] = []
     lock = threading.Lock()
 
@@ -310,7 +361,7 @@ def test_a_backfill_keeps_moving_while_higher_lanes_use_part_of_the_budget(make_
 
     def page_actions() -> None:
         while not stop.is_set():
-            limiter.acquire(Lane.INTERACTIVE, timeout=5)
+            take(limiter, Lane.INTERACTIVE, timeout=5)
             time.sleep(0.1)
 
     clicker = threading.Thread(target=page_actions)
@@ -318,7 +369,7 @@ def test_a_backfill_keeps_moving_while_higher_lanes_use_part_of_the_budget(make_
     try:
         started = time.monotonic()
         for _ in range(8):
-            limiter.acquire(Lane.BACKFILL, timeout=5)
+            take(limiter, Lane.BACKFILL, timeout=5)
         took = time.monotonic() - started
     finally:
         stop.set()
@@ -333,12 +384,12 @@ def test_a_lower_lane_proceeds_as_soon_as_higher_lanes_stop_waiting(make_limiter
 
     def interactive_burst() -> None:
         for _ in range(6):
-            limiter.acquire(Lane.INTERACTIVE, timeout=5)
+            take(limiter, Lane.INTERACTIVE, timeout=5)
         done["interactive"] = time.monotonic()
 
     def one_backfill() -> None:
         time.sleep(0.02)
-        limiter.acquire(Lane.BACKFILL, timeout=5)
+        take(limiter, Lane.BACKFILL, timeout=5)
         done["backfill"] = time.monotonic()
 
     in_threads(interactive_burst, one_backfill)
@@ -348,11 +399,11 @@ def test_a_lower_lane_proceeds_as_soon_as_higher_lanes_stop_waiting(make_limiter
 
 def test_a_dead_waiter_stops_blocking_lower_lanes_when_its_registration_expires(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=1, window=0.2, waiter_ttl=0.4, max_sleep=0.1)
-    limiter.acquire(Lane.BACKFILL)
+    take(limiter, Lane.BACKFILL)
     # An interactive caller tried once, registered as waiting, then died without ever coming back.
-    limiter.backend.attempt(Lane.INTERACTIVE, "ghost")
+    limiter.backend.attempt(Lane.INTERACTIVE, "ghost", "interactive:ghost")
     assert limiter.state().waiters_by_lane["interactive"] == 1
-    grant = limiter.acquire(Lane.BACKFILL, timeout=5)
+    grant = take(limiter, Lane.BACKFILL, timeout=5)
     assert 0.3 <= grant.waited < 1.0
     assert limiter.state().waiters_by_lane["interactive"] == 0
 
@@ -371,7 +422,7 @@ def test_a_killed_process_waiting_in_a_higher_lane_does_not_block_others_for_lon
     os.kill(waiter.pid, signal.SIGKILL)
     waiter.join(timeout=10)
     limiter.backend._redis.hset(redis_prefix + "state", "cooldown_until", 0)  # type: ignore[attr-defined]
-    grant = limiter.acquire(Lane.BACKFILL, timeout=5)
+    grant = take(limiter, Lane.BACKFILL, timeout=5)
     assert grant.waited < 1.0
     assert limiter.state().waiters_by_lane["interactive"] == 0
 
@@ -384,14 +435,14 @@ def test_acquire_gives_up_with_a_clear_error_and_leaves_no_registration(make_lim
     limiter.report_429(retry_after=30)
     started = time.monotonic()
     with pytest.raises(SlotTimeout, match=r"no RentEngine request slot in the bulk lane within 0\.\d s: .*429 cooldown"):
-        limiter.acquire(Lane.BULK, timeout=0.2)
+        take(limiter, Lane.BULK, timeout=0.2)
     assert time.monotonic() - started < 0.5
     assert limiter.state().waiters_by_lane["bulk"] == 0
 
 
 def test_waiting_sleeps_instead_of_spinning(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=1, window=0.3)
-    limiter.acquire(Lane.BACKFILL)
+    take(limiter, Lane.BACKFILL)
     calls = 0
     attempt = limiter.backend.attempt
 
@@ -401,19 +452,21 @@ def test_waiting_sleeps_instead_of_spinning(make_limiter: MakeLimiter) -> None:
         return attempt(*args)
 
     limiter.backend.attempt = counted  # type: ignore[method-assign]
-    limiter.acquire(Lane.BACKFILL, timeout=5)
+    take(limiter, Lane.BACKFILL, timeout=5)
     assert calls <= 3
 
 
 def test_state_shows_the_budget_usage_and_waiters_per_lane(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(limit=4, window=1.0)
-    for lane in (Lane.INTERACTIVE, Lane.BACKFILL, Lane.BACKFILL, Lane.BULK):
-        limiter.acquire(lane)
-    limiter.backend.attempt(Lane.INCREMENTAL, "someone")  # the budget is spent: they wait
+    for lane in (Lane.INTERACTIVE, Lane.BACKFILL, Lane.BACKFILL):
+        take(limiter, lane)
+    limiter.acquire(Lane.BULK)  # still in flight
+    limiter.backend.attempt(Lane.INCREMENTAL, "someone", "incremental:someone")  # the budget is spent: they wait
     current = limiter.state()
     assert (current.limit, current.window, current.effective_limit, current.effective_window) == (4, 1.0, 4, 1.0)
     assert current.effective_rate == 4.0
     assert current.used_in_window == 4
+    assert current.in_flight == 1
     assert current.recent_by_lane == {"interactive": 1, "bulk": 1, "incremental": 0, "backfill": 2}
     assert current.waiters_by_lane == {"interactive": 0, "bulk": 0, "incremental": 1, "backfill": 0}
     assert current.cooldown_remaining == 0
@@ -439,4 +492,4 @@ def test_the_process_limiter_is_on_redis_when_redis_url_is_set(settings: Any) ->
 def test_an_unreachable_redis_is_an_error_never_a_private_budget() -> None:
     limiter = limiter_create(redis_url="redis://127.0.0.1:1/0")
     with pytest.raises(LimiterUnavailable, match=r"rate limiter .* is unreachable"):
-        limiter.acquire(Lane.BACKFILL, timeout=1)
+        take(limiter, Lane.BACKFILL, timeout=1)
