@@ -5,7 +5,7 @@ module only adds labels and CSS classes (the classes are defined in static/css/a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
 from integrations.rentengine import vocabulary
@@ -190,3 +190,49 @@ def leasing_event_kind(event_type: str) -> str:
 def count_label(count: int, cap: int) -> str:
     """'1,234' or '10,000+' when the count stopped at its cap."""
     return f"{cap:,}+" if count > cap else f"{count:,}"
+
+
+# --- times ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A time as a list shows it, formatted once in Python (the `date` filter costs ~10x more per
+    call, and a list page shows hundreds): machine-readable, short label, full title on hover."""
+
+    iso: str
+    label: str
+    title: str
+    time: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+SHORT_DATE = "%b %-d, %Y"
+SHORT_DATETIME = "%b %-d, %-I:%M %p"
+
+
+def moment(value: datetime | None, zone: tzinfo, label: str = SHORT_DATE) -> Moment | None:
+    if value is None:
+        return None
+    local = value.astimezone(zone)
+    return Moment(
+        iso=local.isoformat(),
+        label=local.strftime(label),
+        title=local.strftime("%a, %b %-d %Y, %-I:%M %p %Z"),
+        time=local.strftime("%-I:%M %p"),
+    )
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """How long ago, coarsely ("5 min", "3 h", "12 days"): for "last event" columns."""
+    if since is None:
+        return ""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''}"

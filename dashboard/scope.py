@@ -44,7 +44,8 @@ def request_member(request: HttpRequest) -> TeamMember | None:
     if not hasattr(request, "_leasing_member"):
         member = None
         if request.user.is_authenticated:
-            member = TeamMember.objects.filter(user_id=request.user.pk).first()
+            # No default ordering: it joins auth_user for the names, which this lookup doesn't need.
+            member = TeamMember.objects.filter(user_id=request.user.pk).order_by("pk").first()
         request._leasing_member = member  # type: ignore[attr-defined]
     return request._leasing_member  # type: ignore[attr-defined]
 

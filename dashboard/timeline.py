@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,23 @@ SHOWING_WINDOW_AFTER = timedelta(hours=3)
 MAX_SHOWINGS_FOR_LOCKBOX_LOOKUP = 25
 
 
+_INT_MARK = 987654321987
+_UUID_MARK = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
+
+
+@lru_cache(maxsize=32)
+def _pattern(name: str, kind: str) -> str:
+    return reverse(name, args=[_INT_MARK if kind == "int" else _UUID_MARK])
+
+
+def link(name: str, value: Any) -> str:
+    """reverse(name, args=[value]) for one-id URLs, without resolving the pattern per row (a feed
+    page links hundreds of rows; reverse() is the costliest part of building each)."""
+    if isinstance(value, int):
+        return _pattern(name, "int").replace(str(_INT_MARK), str(value))
+    return _pattern(name, "uuid").replace(_UUID_MARK, str(value))
+
+
 @dataclass
 class Item:
     kind: str
@@ -51,6 +69,9 @@ class Item:
     problem: bool = False
     children: list[Item] = field(default_factory=list)
     planned: datetime | None = None
+    # Formatted by `by_day` in the account's zone (templates print them as they are).
+    when: presentation.Moment | None = None
+    planned_when: presentation.Moment | None = None
 
     @property
     def css(self) -> str:
@@ -83,6 +104,10 @@ def by_day(items: Iterable[Item], zone: ZoneInfo) -> list[Day]:
     today = timezone.now().astimezone(zone).date()
     days: list[Day] = []
     for item in items:
+        item.when = presentation.moment(item.at, zone, presentation.SHORT_DATETIME)
+        item.planned_when = presentation.moment(item.planned, zone, "%a, %b %-d, %-I:%M %p")
+        for child in getattr(item, "children", ()):
+            child.when = presentation.moment(child.at, zone, presentation.SHORT_DATETIME)
         day = item.at.astimezone(zone).date()
         if not days or days[-1].day != day:
             days.append(Day(day, day_label(day, today), []))
@@ -148,9 +173,9 @@ def lockbox_event_item(event: LockboxEvent, names: dict[str, str], *, with_lockb
         detail=" · ".join(d for d in details if d),
     )
     if with_lockbox:
-        item.links.append(("Lockbox", reverse("lockbox", args=[event.lockbox_id])))
+        item.links.append(("Lockbox", link("lockbox", event.lockbox_id)))
     if with_unit and event.unit_id:
-        item.links.append(("Unit", reverse("unit", args=[event.unit_id])))
+        item.links.append(("Unit", link("unit", event.unit_id)))
     return item
 
 
@@ -175,9 +200,9 @@ def showing_item(showing: Showing, *, with_prospect: bool = False) -> Item:
         problem=showing.status in presentation.PROBLEM_SHOWING_STATUSES,
     )
     if showing.unit_id:
-        item.links.append(("Unit", reverse("unit", args=[showing.unit_id])))
+        item.links.append(("Unit", link("unit", showing.unit_id)))
     if with_prospect and showing.prospect_id:
-        item.links.append((showing.prospect_name or "Prospect", reverse("prospect", args=[showing.prospect_id])))
+        item.links.append((showing.prospect_name or "Prospect", link("prospect", showing.prospect_id)))
     return item
 
 

@@ -22,6 +22,7 @@ from dashboard.timeline import (
     SHOWING_WINDOW_BEFORE,
     Item,
     by_day,
+    link,
     lockbox_event_item,
     lockbox_event_user_ids,
 )
@@ -78,8 +79,12 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     now = timezone.now()
+    zone = account_zone(account)
     for box in page.rows:
         box.pill = presentation.lockbox_state_pill(box.current_unit_id, box.last_event_at, now)  # type: ignore[attr-defined]
+        box.installed = presentation.moment(box.installed_at, zone) if box.current_unit_id else None  # type: ignore[attr-defined]
+        box.last_event = presentation.moment(box.last_event_at, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
+        box.last_event_age = presentation.age(box.last_event_at, now)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "title": "Lockboxes",
         "account": account,
@@ -117,9 +122,7 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         item = lockbox_event_item(event, names, with_lockbox=False, with_unit=False)
         unit = units.get(event.unit_id) if event.unit_id else None
         if event.unit_id:
-            item.links.append(
-                (unit.address if unit and unit.address else f"Unit {event.unit_id}", reverse("unit", args=[event.unit_id]))
-            )
+            item.links.append((unit.address if unit and unit.address else f"Unit {event.unit_id}", link("unit", event.unit_id)))
         items.append(item)
     context: dict[str, Any] = {
         "title": str(lockbox),
@@ -225,16 +228,16 @@ def lockbox_activity(request: HttpRequest) -> HttpResponse:
     for event in page.rows:
         item = lockbox_event_item(event, names, with_lockbox=False, with_unit=False)
         item.title = f"{event.lockbox.serial_number} · {item.title}" if event.lockbox else item.title
-        item.links.append(("Lockbox", reverse("lockbox", args=[event.lockbox_id])))
+        item.links.append(("Lockbox", link("lockbox", event.lockbox_id)))
         if event.unit_id:
             label = event.unit.address if event.unit and event.unit.address else f"Unit {event.unit_id}"
-            item.links.append((label, reverse("unit", args=[event.unit_id])))
+            item.links.append((label, link("unit", event.unit_id)))
         showing = matches.get(event.id)
         if showing is not None and showing.planned_at:
             day = showing.planned_at.astimezone(zone).date().isoformat()
             item.links.append((f"Showing {showing.status}".strip(), f"{reverse('showings')}?date={day}#showing-{showing.id}"))
             if showing.prospect_id:
-                item.links.append((showing.prospect_name or "Prospect", reverse("prospect", args=[showing.prospect_id])))
+                item.links.append((showing.prospect_name or "Prospect", link("prospect", showing.prospect_id)))
         items.append(item)
     context: dict[str, Any] = {
         "title": "Lockbox activity",

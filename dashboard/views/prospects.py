@@ -4,10 +4,13 @@ prospect page with the merged timeline."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard import presentation
@@ -124,11 +127,17 @@ def prospects_filtered(account: Account, params: Params, me: str | None) -> tupl
     return qs, f
 
 
-def rows_decorate(prospects: list[Prospect], names: dict[str, str]) -> None:
-    """Attach what each row shows: its status pill and its assignees' names."""
+def rows_decorate(prospects: Sequence[Prospect], names: dict[str, str], zone: ZoneInfo) -> None:
+    """Attach what each row shows, computed once here rather than by template tags per cell (a list
+    page renders hundreds of cells; URLs and dates formatted in Python are several times cheaper)."""
+    base, unit_base = reverse("prospects"), reverse("units")
     for p in prospects:
         p.pill = presentation.prospect_status_pill(p.status, p.status_family)  # type: ignore[attr-defined]
-        p.assignee_names = [person_name(names, a.user_id) for a in p.assignees.all()]  # type: ignore[attr-defined]
+        p.assignee_names = [person_name(names, a.user_id) for a in p.assignee_rows]  # type: ignore[attr-defined]
+        p.url = f"{base}{p.id}/"  # type: ignore[attr-defined]
+        p.unit_url = f"{unit_base}{p.unit_id}/" if p.unit_id else ""  # type: ignore[attr-defined]
+        p.created = presentation.moment(p.created_at, zone)  # type: ignore[attr-defined]
+        p.follow_up = presentation.moment(p.next_follow_up, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
 
 
 @require_GET
@@ -143,16 +152,17 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
     template = list_template(request, "prospects/list.html")
     rows_only = template.endswith("#rows")
     page = keyset_page(
-        qs.select_related("unit").only(*PROSPECT_ROW_FIELDS).prefetch_related("assignees"),
+        qs.select_related("unit").only(*PROSPECT_ROW_FIELDS).prefetch_related(Prefetch("assignees", to_attr="assignee_rows")),
         sort,
         cursor=params.data.get("after"),
         size=PAGE_SIZE,
     )
     options = [] if rows_only else assignee_options(account)
     known = dict(options)
-    missing = {str(a.user_id) for p in page.rows for a in p.assignees.all()} - known.keys()
+    missing = {str(a.user_id) for p in page.rows for a in p.assignee_rows} - known.keys()  # type: ignore[attr-defined]
     names = {**known, **people_names(missing)} if missing else known
-    rows_decorate(page.rows, names)
+    zone = account_zone(account)
+    rows_decorate(page.rows, names, zone)
     context: dict[str, Any] = {
         "title": "Prospects",
         "account": account,
@@ -182,7 +192,7 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
             "sorts": SORTS,
             "unit_filter": unit,
         }
-    return render_zoned(request, template, context, account_zone(account))
+    return render_zoned(request, template, context, zone)
 
 
 PROSPECT_ROW_FIELDS = (

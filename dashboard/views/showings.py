@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -20,7 +19,7 @@ from dashboard.listing import Params, day_start, list_template, query_without
 from dashboard.people import people_names
 from dashboard.presentation import Pill
 from dashboard.scope import account_zone, my_user_id, request_account
-from dashboard.timeline import by_day
+from dashboard.timeline import by_day, link
 from dashboard.views.common import no_account, render_zoned
 from integrations.rentengine import vocabulary
 from integrations.rentengine.models import LeasingEvent, Prospect, Showing
@@ -46,14 +45,19 @@ class AgendaItem:
     detail: str = ""
     events: list[LeasingEvent] = field(default_factory=list)
     from_events_only: bool = False
+    # What `by_day` fills in for every timeline-like item.
+    when: presentation.Moment | None = None
+    planned: datetime | None = None
+    planned_when: presentation.Moment | None = None
+    children: list[Any] = field(default_factory=list)
 
     @property
     def prospect_url(self) -> str:
-        return reverse("prospect", args=[self.prospect_id]) if self.prospect_id else ""
+        return link("prospect", self.prospect_id) if self.prospect_id else ""
 
     @property
     def unit_url(self) -> str:
-        return reverse("unit", args=[self.unit_id]) if self.unit_id else ""
+        return link("unit", self.unit_id) if self.unit_id else ""
 
 
 def _my_agent_names(request: HttpRequest) -> list[str]:
@@ -100,6 +104,9 @@ def showing_agenda(request: HttpRequest) -> HttpResponse:
     span_start = position[1] if position and position[0] == "v" else start
     span_end = page.rows[-1].planned_at if page.has_next and page.rows else end
     items = _agenda_items(account.id, page.rows, f, span_start, span_end, first=position is None, last=not page.has_next)
+    for item in items:
+        for event in item.events:
+            event.when = presentation.moment(event.created_at, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "title": "Showings",
         "account": account,

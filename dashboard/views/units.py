@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, When
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from pydantic import ValidationError
@@ -137,6 +138,9 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "f": filters,
         "query": query_without(request.GET, "after"),
+        "unit_base": reverse("units"),
+        "lockbox_base": reverse("lockboxes"),
+        "prospects_base": reverse("prospects"),
     }
     if not template.endswith("#rows"):
         count = count_capped(qs, COUNT_CAP) if page.is_first else None
