@@ -69,6 +69,7 @@ class Item:
     problem: bool = False
     children: list[Item] = field(default_factory=list)
     planned: datetime | None = None
+    folded: list[Item] = field(default_factory=list)  # a burst folded under this row
     # Formatted by `by_day` in the account's zone (templates print them as they are).
     when: presentation.Moment | None = None
     planned_when: presentation.Moment | None = None
@@ -108,6 +109,9 @@ def by_day(items: Iterable[Item], zone: ZoneInfo) -> list[Day]:
         item.planned_when = presentation.moment(item.planned, zone, "%a, %b %-d, %-I:%M %p")
         for child in getattr(item, "children", ()):
             child.when = presentation.moment(child.at, zone, presentation.SHORT_DATETIME)
+        for folded in getattr(item, "folded", ()):
+            folded.when = presentation.moment(folded.at, zone, presentation.SHORT_DATETIME)
+            folded.planned_when = presentation.moment(folded.planned, zone, "%a, %b %-d, %-I:%M %p")
         day = item.at.astimezone(zone).date()
         if not days or days[-1].day != day:
             days.append(Day(day, day_label(day, today), []))
@@ -319,7 +323,31 @@ def prospect_timeline(
                 item.children.append(child)
             items.append(item)
     next_cursor = _cursor_encode(*page[-1][0]) if more and page else None
-    return Timeline(days=by_day(items, zone), next_cursor=next_cursor, names=names)
+    return Timeline(days=by_day(bursts_fold(items), zone), next_cursor=next_cursor, names=names)
+
+
+BURST = timedelta(minutes=2)
+
+
+def bursts_fold(items: list[Item]) -> list[Item]:
+    """Fold a burst (leasing events by the same actor within two minutes) under its newest row, so
+    five quick edits read as one expandable row (twenty#3131). Problems and showings never fold."""
+    out: list[Item] = []
+    for item in items:
+        head = out[-1] if out else None
+        if (
+            head is not None
+            and item.key.startswith("event-")
+            and head.key.startswith("event-")
+            and not item.problem
+            and not head.problem
+            and item.actor == head.actor
+            and head.at - item.at <= BURST
+        ):
+            head.folded.append(item)
+            continue
+        out.append(item)
+    return out
 
 
 def _lockbox_events_near(showings: list[Showing]) -> dict[int, list[LockboxEvent]]:

@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 
 from dashboard import timeline
+from integrations.rentengine import mirror
 from integrations.rentengine.models import Prospect
-from tests.dashboard.conftest import BO_ID, HOSTILE, LOCKBOX_MAPLE, World
+from tests.dashboard.conftest import ARI_ID, BO_ID, HOSTILE, LOCKBOX_MAPLE, World, event_record
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +211,17 @@ def test_times_show_in_the_accounts_time_zone(ari_client: Client, world: World, 
     tokyo = created.astimezone(ZoneInfo("Asia/Tokyo"))
     html = ari_client.get("/prospects/12345/").content.decode()
     assert f"{tokyo:%b} {tokyo.day}, {tokyo.year} {tokyo.strftime('%I').lstrip('0')}:{tokyo:%M}" in html
+
+
+def test_a_burst_of_edits_by_one_person_folds_into_one_row(ari_client: Client, world: World) -> None:
+    at = world.now - timedelta(hours=1)
+    mirror.leasing_events_apply(
+        [
+            event_record(60, 12346, "Log Note", at, created_by=ARI_ID, notes="first"),
+            event_record(61, 12346, "Log Note", at + timedelta(seconds=40), created_by=ARI_ID, notes="second"),
+            event_record(62, 12346, "Contacted, Awaiting Information", at + timedelta(seconds=70), created_by=ARI_ID),
+        ]
+    )
+    html = ari_client.get("/prospects/12346/").content.decode()
+    assert "2 more by Ari Agent within two minutes" in html
+    assert html.index('id="event-62"') < html.index('class="tl-fold"') < html.index('id="event-61"')
