@@ -7,3 +7,7 @@ class RentEngineConfig(AppConfig):
     name = "integrations.rentengine"
     label = "rentengine"
     verbose_name = "RentEngine mirror"
+
+    def ready(self) -> None:
+        # Celery's autodiscovery only imports `tasks` modules; the webhook tasks live beside them.
+        from integrations.rentengine import tasks_webhooks  # noqa: F401

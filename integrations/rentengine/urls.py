@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from integrations.rentengine import webhooks
+
+urlpatterns: list[URLPattern] = [
+    path("webhooks/rentengine/", webhooks.webhook_receive, name="rentengine-webhook"),
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from integrations.rentengine.models.inbox import WebhookDelivery, WebhookRejection
 from integrations.rentengine.models.mirror import (
     Account,
     Floorplan,
@@ -38,4 +39,6 @@ __all__ = [
     "Subteam",
     "Unit",
     "UnitAvailability",
+    "WebhookDelivery",
+    "WebhookRejection",
 ]
