@@ -36,7 +36,7 @@ SORTS = {
     "installed": Sort("installed_at", True, "Recently installed"),
 }
 STATES = {key: label for key, (label, _) in presentation.LOCKBOX_STATES.items()}
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 PAGE_SIZE = 50
 EVENT_SORT = Sort("created_at", True, "Newest first")
 
@@ -93,7 +93,9 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         "query": query_without(request.GET, "after"),
     }
     if not template.endswith("#rows"):
-        count = count_capped(qs, COUNT_CAP) if page.is_first else None
+        count = None
+        if page.is_first:
+            count = len(page.rows) if not page.has_next else count_capped(qs, COUNT_CAP)
         context |= {
             "count": count,
             "count_label": presentation.count_label(count, COUNT_CAP) if count is not None else "",

@@ -32,7 +32,7 @@ SORTS = {
     "updated": Sort("source_updated_at", True, "Recently updated"),
 }
 YES_NO = {"yes": "Yes", "no": "No"}
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 PAGE_SIZE = 50
 UNIT_ROW_FIELDS = (
     "id",
@@ -143,7 +143,9 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         "prospects_base": reverse("prospects"),
     }
     if not template.endswith("#rows"):
-        count = count_capped(qs, COUNT_CAP) if page.is_first else None
+        count = None
+        if page.is_first:
+            count = len(page.rows) if not page.has_next else count_capped(qs, COUNT_CAP)
         context |= {
             "count": count,
             "count_label": presentation.count_label(count, COUNT_CAP) if count is not None else "",
