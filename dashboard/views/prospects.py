@@ -67,16 +67,22 @@ def anyone_assigned() -> Exists:
     return Exists(ProspectAssignee.objects.filter(prospect_id=OuterRef("pk")))
 
 
+def unassigned() -> Q:
+    # No assignment event ever means nobody is assigned: a plain column test the database checks
+    # first, so the assignee subqueries only run (and their hashes only get built) for the rest.
+    return Q(assigned_by_event_id__isnull=True) | ~anyone_assigned()
+
+
 def assignee_filter(queryset: QuerySet[Prospect], scope: str, me: str | None) -> QuerySet[Prospect]:
     if scope == "all":
         return queryset
     if scope == "unassigned" or (scope == "mine_unassigned" and me is None):
-        return queryset.filter(~anyone_assigned())
+        return queryset.filter(unassigned())
     if scope == "mine":
         return queryset.filter(assigned_to(me)) if me else queryset.none()
     if scope == "mine_unassigned":
         assert me is not None
-        return queryset.filter(Q(assigned_to(me)) | ~anyone_assigned())
+        return queryset.filter(Q(assigned_by_event_id__isnull=True) | Q(assigned_to(me)) | ~anyone_assigned())
     return queryset.filter(assigned_to(scope))  # a RentEngine user id
 
 

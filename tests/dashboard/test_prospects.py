@@ -225,3 +225,20 @@ def test_a_burst_of_edits_by_one_person_folds_into_one_row(ari_client: Client, w
     html = ari_client.get("/prospects/12346/").content.decode()
     assert "2 more by Ari Agent within two minutes" in html
     assert html.index('id="event-62"') < html.index('class="tl-fold"') < html.index('id="event-61"')
+
+
+def test_a_prospect_whose_assignee_was_removed_counts_as_unassigned(ari_client: Client, world: World) -> None:
+    mirror.leasing_events_apply(
+        [
+            event_record(
+                70,
+                12347,
+                "Assign to User",
+                world.now,
+                source="Other",
+                context={"assignedToUserIds": [], "previousAssignedToUserIds": [BO_ID]},
+            )
+        ]
+    )
+    assert 12347 in ids_on(ari_client.get("/prospects/?assignee=unassigned").content.decode())
+    assert 12347 in ids_on(ari_client.get("/prospects/").content.decode())
