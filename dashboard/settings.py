@@ -8,6 +8,7 @@ Bad values fail loudly at start-up rather than at the first request.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -132,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context.shell",
+                "dashboard.ops.banners",
             ],
         },
     }
@@ -209,6 +211,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Beat only ticks; what is due is decided from the database (sync.resources_due), so intervals are
+# settings (RENTENGINE_SYNC_INTERVALS) and a restarted beat never double-starts a run.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "rentengine-sync-due": {
+        "task": "rentengine.sync_due",
+        "schedule": env_float("RENTENGINE_SYNC_TICK_SECONDS", 15.0, minimum=1.0),
+    },
+}
 
 # --- RentEngine -----------------------------------------------------------------------------------
 
@@ -225,6 +235,16 @@ RENTENGINE_RATE_LIMIT = env_int("RENTENGINE_RATE_LIMIT", 28, minimum=1)
 RENTENGINE_RATE_WINDOW_SECONDS = env_float("RENTENGINE_RATE_WINDOW_SECONDS", 5.0, minimum=0.1)
 RENTENGINE_TIMEOUT_SECONDS = env_float("RENTENGINE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 RENTENGINE_CONNECT_TIMEOUT_SECONDS = env_float("RENTENGINE_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+# Sync schedule: seconds between passes per resource, e.g. "prospects=60,units=300" (see sync.py
+# for every resource and its default), and how often a full pass re-reads everything.
+RENTENGINE_SYNC_INTERVALS = {
+    name.strip(): int(seconds)
+    for name, _, seconds in (item.partition("=") for item in env_list("RENTENGINE_SYNC_INTERVALS"))
+    if name.strip() and seconds.strip().isdigit()
+}
+if len(RENTENGINE_SYNC_INTERVALS) != len(env_list("RENTENGINE_SYNC_INTERVALS")):
+    raise ImproperlyConfigured("RENTENGINE_SYNC_INTERVALS must look like 'prospects=60,units=300' (seconds)")
+RENTENGINE_FULL_SYNC_EVERY = timedelta(hours=env_float("RENTENGINE_FULL_SYNC_HOURS", 24.0, minimum=0.01))
 # Simulator fault knobs are driven through this control endpoint in tests and the demo.
 RENTENGINE_SIMULATOR_PORT = env_int("RENTENGINE_SIMULATOR_PORT", 8765, minimum=1)
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import common, lockboxes, prospects, search, shell, showings, units
+from dashboard.views import common, lockboxes, prospects, search, shell, showings, sync, units
 
 urlpatterns = [
     path("", shell.home, name="home"),
@@ -24,5 +24,8 @@ urlpatterns = [
     path("lockboxes/", lockboxes.lockbox_list, name="lockboxes"),
     path("lockboxes/activity/", lockboxes.lockbox_activity, name="lockbox_activity"),
     path("lockboxes/<uuid:lockbox_id>/", lockboxes.lockbox_detail, name="lockbox"),
+    path("sync/", sync.sync_status, name="sync"),
+    path("sync/run/", sync.sync_now, name="sync_now"),
+    path("sync/test-connection/", sync.sync_test_connection, name="sync_test_connection"),
     *[path(f"{screen}/", shell.coming_soon, {"screen": screen}, name=screen) for screen in shell.COMING],
 ]

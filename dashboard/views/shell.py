@@ -13,7 +13,6 @@ from dashboard.health import broker_check, database_check
 # Screens whose issue has not landed yet: the page says what is coming.
 COMING: dict[str, tuple[str, str]] = {
     "assignments": ("Assignments", "Bulk assignment jobs: progress, failures, retry and undo."),
-    "sync": ("Sync", "What the mirror holds, how fresh it is, and the state of the RentEngine connection."),
 }
 
 

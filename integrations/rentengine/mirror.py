@@ -1,12 +1,9 @@
 """Records in, mirror rows out: the one place that writes the mirror (sync, webhooks and the outbox
 all come through here).
 
-Every write is a conditional upsert, one statement per batch, so that arrival order does not matter:
-- a row with a version (`updated_at`) is only replaced by a newer version;
-- a row without one (events, reporting rows) is only replaced when what we keep of it differs;
-- a tombstone left by a DELETE is not undone by a late UPDATE (only by a strictly newer version);
-  a tombstone left by "missing from two full passes" is undone by simply seeing the row again.
-Unchanged rows are not written at all, so a repeated sync changes nothing.
+Every write is a conditional upsert (upsert.py), one statement per batch, so that arrival order
+does not matter: older versions never win, tombstones hold, and unchanged rows are not written at
+all, so a repeated sync changes nothing.
 
 Derived state (a prospect's status and assignees, a lockbox's current unit) is recomputed from what
 is stored, never patched incrementally, so any order of inputs converges to the same result.
@@ -14,6 +11,8 @@ is stored, never patched incrementally, so any order of inputs converges to the 
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from integrations.rentengine import vocabulary
@@ -54,9 +53,11 @@ from integrations.rentengine.records import (
     ShowingRecord,
     SubteamRecord,
     UnitRecord,
+    to_uuid_list,
 )
+from integrations.rentengine.upsert import rows_update, upsert
 
-BATCH = 500
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,91 +77,6 @@ class Applied:
         self.changed_ids += other.changed_ids
         self.accounts |= other.accounts
         return self
-
-
-# --- the conditional upsert ------------------------------------------------------------------------
-
-
-def _distinct(left: str, right: str) -> str:
-    return f"{left} IS DISTINCT FROM {right}" if connection.vendor == "postgresql" else f"{left} IS NOT {right}"
-
-
-def _upsert(
-    model: type[MirrorRow], rows: Sequence[dict[str, Any]], *, compare: Sequence[str] = ("raw",), keep: Sequence[str] = ()
-) -> list[Any]:
-    """INSERT ... ON CONFLICT (pk) DO UPDATE ... WHERE <newer or different> RETURNING pk.
-
-    `compare`: columns whose difference counts as a change when versions can't decide.
-    `keep`: derived columns an incoming record never overwrites (they are recomputed separately).
-    Returns the primary keys of rows inserted or changed.
-    """
-    if not rows:
-        return []
-    meta = model._meta
-    pk = meta.pk
-    assert pk is not None
-    # One row per key: the newest version wins inside a batch too (Postgres refuses to touch a row twice).
-    by_key: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        current = by_key.get(row[pk.attname])
-        if current is None or _version(row) >= _version(current):
-            by_key[row[pk.attname]] = row
-    fields = list(meta.concrete_fields)
-    columns = [str(f.column) for f in fields]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    keep_columns = {_column(model, name) for name in keep}
-    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != pk.column and c not in keep_columns)
-    t, x = table, "EXCLUDED"
-    version = quote("source_updated_at")
-    deleted = quote("deleted_at")
-    differs = " OR ".join(
-        _distinct(f"{t}.{quote(_column(model, name))}", f"{x}.{quote(_column(model, name))}") for name in compare
-    )
-    newer = f"({x}.{version} IS NOT NULL AND {t}.{version} IS NOT NULL AND {x}.{version} > {t}.{version})"
-    not_blocked = f"({t}.{deleted} IS NULL OR {t}.{quote('tombstone_reason')} = 'missing' OR {newer})"
-    changed = (
-        f"({newer} OR ({t}.{version} IS NULL AND {x}.{version} IS NOT NULL)"
-        f" OR (({x}.{version} IS NULL OR {x}.{version} = {t}.{version}) AND ({differs}))"
-        f" OR ({t}.{deleted} IS NOT NULL AND {t}.{quote('tombstone_reason')} = 'missing'))"
-    )
-    # Identifiers come from model metadata (quoted); every value is a parameter.
-    pk_column = quote(str(pk.column))
-    sql_head = f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
-    sql_tail = f" ON CONFLICT ({pk_column}) DO UPDATE SET {updates} WHERE {not_blocked} AND {changed} RETURNING {pk_column}"
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    changed_keys: list[Any] = []
-    values = list(by_key.values())
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), BATCH):
-            chunk = values[start : start + BATCH]
-            params: list[Any] = []
-            for row in chunk:
-                for f in fields:
-                    params.append(f.get_db_prep_save(row.get(f.attname, _default(f)), connection))
-            cursor.execute(sql_head + ", ".join([placeholder] * len(chunk)) + sql_tail, params)
-            changed_keys += [pk.to_python(r[0]) for r in cursor.fetchall()]
-    return changed_keys
-
-
-def _column(model: type[models.Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, models.Field)
-    return str(field.column)
-
-
-def _version(row: dict[str, Any]) -> datetime:
-    return row.get("source_updated_at") or datetime.min.replace(tzinfo=timezone.get_current_timezone())
-
-
-def _default(f: models.Field) -> Any:
-    if f.has_default():
-        return f.get_default()
-    if f.null:
-        return None
-    if isinstance(f, models.CharField | models.TextField):
-        return ""
-    return None
 
 
 def _mirror_fields(record: Any, now: datetime) -> dict[str, Any]:
@@ -200,26 +116,25 @@ def accounts_ensure(account_ids: Iterable[str | None]) -> set[str]:
     return wanted
 
 
-def users_seen(user_ids: Iterable[str | None], *, account_id: str | None = None) -> None:
-    """Remember RentEngine user ids seen in the data (there is no users endpoint to list them)."""
-    wanted = {str(u) for u in user_ids if u}
+def users_seen(user_ids_by_account: dict[str | None, set[str]]) -> None:
+    """Remember RentEngine user ids seen in the data, per account (there is no users endpoint)."""
+    wanted = {str(u) for ids in user_ids_by_account.values() for u in ids if u}
     if not wanted:
         return
     known = set(map(str, RentEngineUser.objects.filter(id__in=wanted).values_list("id", flat=True)))
     if wanted - known:
         RentEngineUser.objects.bulk_create([RentEngineUser(id=u) for u in sorted(wanted - known)], ignore_conflicts=True)
-    if account_id:
-        through = RentEngineUser.accounts.through
-        linked = set(
-            map(
-                str,
-                through.objects.filter(account_id=account_id, rentengineuser_id__in=wanted).values_list(
-                    "rentengineuser_id", flat=True
-                ),
-            )
-        )
+    through = RentEngineUser.accounts.through
+    pairs = {(str(account), str(u)) for account, ids in user_ids_by_account.items() if account for u in ids if u}
+    if pairs:
+        linked = {
+            (str(a), str(u))
+            for a, u in through.objects.filter(
+                account_id__in={a for a, _ in pairs}, rentengineuser_id__in={u for _, u in pairs}
+            ).values_list("account_id", "rentengineuser_id")
+        }
         through.objects.bulk_create(
-            [through(account_id=account_id, rentengineuser_id=u) for u in sorted(wanted - linked)], ignore_conflicts=True
+            [through(account_id=a, rentengineuser_id=u) for a, u in sorted(pairs - linked)], ignore_conflicts=True
         )
 
 
@@ -268,7 +183,7 @@ def units_apply(records: Sequence[UnitRecord]) -> Applied:
     now = timezone.now()
     usable = [r for r in records if r.account_id]
     accounts = accounts_ensure(r.account_id for r in usable)
-    changed = _upsert(Unit, [unit_row(r, now) for r in usable])
+    changed = upsert(Unit, [unit_row(r, now) for r in usable])
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
@@ -320,7 +235,7 @@ def prospects_apply(records: Sequence[ProspectRecord]) -> Applied:
     now = timezone.now()
     usable = [r for r in records if r.account_id]
     accounts = accounts_ensure(r.account_id for r in usable)
-    changed = _upsert(Prospect, [prospect_row(r, now) for r in usable], keep=PROSPECT_DERIVED)
+    changed = upsert(Prospect, [prospect_row(r, now) for r in usable], keep=PROSPECT_DERIVED)
     if changed:
         # Events that arrived before their prospect (webhooks carry no account id) get its account now.
         LeasingEvent.objects.filter(prospect_id__in=changed, account__isnull=True).update(
@@ -369,17 +284,16 @@ def leasing_events_apply(records: Sequence[LeasingEventRecord], *, account_id: s
         owner = prospect_accounts.get(record.prospect_id) or account_id
         rows.append(leasing_event_row(record, now, str(owner) if owner else None))
     accounts = accounts_ensure(row["account_id"] for row in rows)
-    changed = _upsert(LeasingEvent, rows, compare=EVENT_MUTABLE)
+    changed = upsert(LeasingEvent, rows, compare=EVENT_MUTABLE)
     if changed:
         changed_set = set(changed)
         prospects_refresh({r.prospect_id for r in records if r.id in changed_set})
-        for record in records:
-            if record.id in changed_set and (record.assigned_user_ids or record.created_by_user_id):
-                owner = prospect_accounts.get(record.prospect_id) or account_id
-                users_seen(
-                    [*record.assigned_user_ids, *record.previous_assigned_user_ids, record.created_by_user_id],
-                    account_id=str(owner) if owner else None,
-                )
+        seen: dict[str | None, set[str]] = {}
+        for record, row in zip(records, rows, strict=True):
+            if record.id in changed_set:
+                ids = {*record.assigned_user_ids, *record.previous_assigned_user_ids, record.created_by_user_id or ""} - {""}
+                seen.setdefault(row["account_id"], set()).update(ids)
+        users_seen(seen)
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
@@ -396,106 +310,138 @@ def prospects_refresh(prospect_ids: Iterable[int]) -> list[int]:
         return []
     # Lock the prospects (in id order, against deadlocks) before reading their events: a concurrent
     # writer that inserted another event then waits here and, once we commit, reads both.
-    prospects = {
-        p.id: p
-        for p in Prospect.objects.filter(id__in=ids)
+    derived = ("status", "status_family", "status_changed_at", "assigned_by_event_id", "assignees_changed_at", "next_follow_up")
+    current = {
+        row[0]: row
+        for row in Prospect.objects.filter(id__in=ids)
         .select_for_update()
         .order_by("id")
-        .only("id", "raw", "source_updated_at", "created_at", *PROSPECT_DERIVED)
+        .values_list("id", "raw__status", "source_updated_at", "created_at", *derived)
     }
-    latest_status: dict[int, LeasingEvent] = {}
-    latest_assign: dict[int, LeasingEvent] = {}
-    latest_follow_up: dict[int, LeasingEvent] = {}
+    latest_status: dict[int, tuple[str, datetime]] = {}
+    latest_assign: dict[int, tuple[int, datetime]] = {}
+    latest_follow_up: dict[int, datetime] = {}
     events = (
-        LeasingEvent.objects.filter(prospect_id__in=prospects.keys(), deleted_at__isnull=True)
-        .only("id", "prospect_id", "event_type", "is_pipeline", "context", "next_follow_up", "created_at")
+        LeasingEvent.objects.filter(prospect_id__in=current.keys(), deleted_at__isnull=True)
         .order_by("created_at", "id")
+        .values_list("id", "prospect_id", "event_type", "is_pipeline", "next_follow_up", "created_at")
     )
-    for event in events:  # ascending: the last one seen is the latest
-        if event.is_pipeline:
-            latest_status[event.prospect_id] = event
-        if event.event_type == vocabulary.ASSIGN_TO_USER:
-            latest_assign[event.prospect_id] = event
-        if event.next_follow_up:
-            latest_follow_up[event.prospect_id] = event
-    changed: list[Prospect] = []
-    new_assignees: dict[int, list[str]] = {}
-    for prospect in prospects.values():
-        record_status = str(prospect.raw.get("status") or "")[:80]
-        record_time = prospect.source_updated_at or prospect.created_at
+    for event_id, prospect_id, event_type, is_pipeline, follow_up, created_at in events:  # ascending: last wins
+        if is_pipeline:
+            latest_status[prospect_id] = (event_type, created_at)
+        if event_type == vocabulary.ASSIGN_TO_USER:
+            latest_assign[prospect_id] = (event_id, created_at)
+        if follow_up:
+            latest_follow_up[prospect_id] = follow_up
+    changed: list[dict[str, Any]] = []
+    reassigned: list[int] = []
+    for prospect_id, raw_status, updated_at, created_at, *old in current.values():
+        record_status = str(raw_status or "")[:80]
+        record_time = updated_at or created_at
         status, status_at = record_status, record_time
-        status_event = latest_status.get(prospect.id)
-        if status_event is not None and (record_time is None or status_event.created_at > record_time or not record_status):
-            status, status_at = status_event.event_type, status_event.created_at
-        assign = latest_assign.get(prospect.id)
-        follow_up = latest_follow_up.get(prospect.id)
-        values = {
-            "status": status,
-            "status_family": vocabulary.status_family(status).value,
-            "status_changed_at": status_at,
-            "assigned_by_event_id": assign.id if assign else None,
-            "assignees_changed_at": assign.created_at if assign else None,
-            "next_follow_up": follow_up.next_follow_up if follow_up else None,
-        }
-        if any(getattr(prospect, k) != v for k, v in values.items()):
-            if values["assigned_by_event_id"] != prospect.assigned_by_event_id:
-                new_assignees[prospect.id] = assign.assigned_user_ids if assign else []
-            for k, v in values.items():
-                setattr(prospect, k, v)
-            changed.append(prospect)
-    if changed:
-        Prospect.objects.bulk_update(
-            changed,
-            ["status", "status_family", "status_changed_at", "assigned_by_event_id", "assignees_changed_at", "next_follow_up"],
+        event = latest_status.get(prospect_id)
+        if event is not None and (record_time is None or event[1] > record_time or not record_status):
+            status, status_at = event
+        assign = latest_assign.get(prospect_id)
+        new = (
+            status,
+            vocabulary.status_family(status).value,
+            status_at,
+            assign[0] if assign else None,
+            assign[1] if assign else None,
+            latest_follow_up.get(prospect_id),
         )
-    if new_assignees:
-        ProspectAssignee.objects.filter(prospect_id__in=new_assignees.keys()).delete()
-        ProspectAssignee.objects.bulk_create(
-            [
-                ProspectAssignee(prospect_id=pid, user_id=uid, position=i)
-                for pid, users in new_assignees.items()
-                for i, uid in enumerate(users)
-            ],
-            ignore_conflicts=True,
+        if new != tuple(old):
+            changed.append({"id": prospect_id, **dict(zip(derived, new, strict=True))})
+            if new[3] != old[3]:
+                reassigned.append(prospect_id)
+    rows_update(Prospect, changed, derived)
+    if reassigned:
+        _assignees_replace(reassigned)
+    return [row["id"] for row in changed]
+
+
+def _assignees_replace(prospect_ids: list[int]) -> None:
+    """The assignee rows of these prospects become the users of their latest assign event."""
+    contexts = dict(
+        Prospect.objects.filter(id__in=prospect_ids, assigned_by_event_id__isnull=False).values_list(
+            "id", models.Subquery(LeasingEvent.objects.filter(id=models.OuterRef("assigned_by_event_id")).values("context")[:1])
         )
-    return [p.id for p in changed]
+    )
+    ProspectAssignee.objects.filter(prospect_id__in=prospect_ids).delete()
+    ProspectAssignee.objects.bulk_create(
+        [
+            ProspectAssignee(prospect_id=pid, user_id=uid, position=i)
+            for pid, context in contexts.items()
+            for i, uid in enumerate(dict.fromkeys(to_uuid_list((_as_dict(context)).get("assignedToUserIds"))))
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):  # a JSON subquery comes back as text on some backends
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 # --- showings -------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def showings_apply(records: Sequence[ShowingRecord], *, account_id: str) -> Applied:
-    """Reporting rows for one account; the unit comes from the prospect's unit of interest."""
+def showings_apply(records: Sequence[ShowingRecord], *, account_id: str | None = None) -> Applied:
+    """Reporting rows carry no account or unit: both come from the prospect (or `account_id` when
+    the request named a single account). A row whose prospect we don't know yet is left for a
+    later pass, after the prospects sync has brought it in."""
     now = timezone.now()
-    accounts_ensure([account_id])
-    units = dict(Prospect.objects.filter(id__in={r.prospect_id for r in records if r.prospect_id}).values_list("id", "unit_id"))
-    rows = [
-        {
-            **_mirror_fields(r, now),
-            "source_updated_at": None,
-            "id": r.showing_id,
-            "account_id": account_id,
-            "prospect_id": r.prospect_id,
-            "unit_id": units.get(r.prospect_id) if r.prospect_id else None,
-            "property_address": _cut(r.property_address, 300),
-            "prospect_name": _cut(r.prospect_name, 200),
-            "status": _cut(r.status, 40),
-            "feedback": r.feedback or "",
-            "agent_name": _cut(r.showing_agent, 200),
-            "cancellation_reason": r.cancellation_reason or "",
-            "planned_at": r.planned_date_time,
-            "created_at": r.created_at,
-        }
-        for r in records
-    ]
-    changed = _upsert(Showing, rows, compare=("raw", "unit_id"))
-    return Applied(seen=len(records), changed_ids=changed, accounts={account_id})
+    prospects = {
+        pid: (str(acct), unit)
+        for pid, acct, unit in Prospect.objects.filter(id__in={r.prospect_id for r in records if r.prospect_id}).values_list(
+            "id", "account_id", "unit_id"
+        )
+    }
+    only_account = account_id or _single_account()
+    rows = []
+    for r in records:
+        owner, unit_id = prospects.get(r.prospect_id or 0, (only_account, None))
+        if owner is None:
+            logger.info("showing %s: prospect %s not mirrored yet; taking it on a later pass", r.showing_id, r.prospect_id)
+            continue
+        rows.append(
+            {
+                **_mirror_fields(r, now),
+                "source_updated_at": None,
+                "id": r.showing_id,
+                "account_id": owner,
+                "prospect_id": r.prospect_id,
+                "unit_id": unit_id,
+                "property_address": _cut(r.property_address, 300),
+                "prospect_name": _cut(r.prospect_name, 200),
+                "status": _cut(r.status, 40),
+                "feedback": r.feedback or "",
+                "agent_name": _cut(r.showing_agent, 200),
+                "cancellation_reason": r.cancellation_reason or "",
+                "planned_at": r.planned_date_time,
+                "created_at": r.created_at,
+            }
+        )
+    accounts = accounts_ensure(row["account_id"] for row in rows)
+    changed = upsert(Showing, rows, compare=("raw", "unit_id", "account_id"))
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+
+
+def _single_account() -> str | None:
+    ids = list(Account.objects.values_list("id", flat=True)[:2])
+    return str(ids[0]) if len(ids) == 1 else None
 
 
 # --- lockboxes ------------------------------------------------------------------------------------
 
 LOCKBOX_DERIVED = ("current_unit", "installed_at", "last_event_at")
+PLACEMENT_TYPES = (vocabulary.LockboxEventType.INSTALL.value, vocabulary.LockboxEventType.UNINSTALL.value)
 
 
 @transaction.atomic
@@ -514,7 +460,7 @@ def lockboxes_apply(records: Sequence[LockboxRecord]) -> Applied:
         }
         for r in usable
     ]
-    changed = _upsert(Lockbox, rows, keep=LOCKBOX_DERIVED)
+    changed = upsert(Lockbox, rows, keep=LOCKBOX_DERIVED)
     if changed:
         # Events and installations seen before their lockbox (webhook rows carry no account id).
         for model in (LockboxEvent, LockboxInstallation):
@@ -547,7 +493,7 @@ def lockbox_events_apply(records: Sequence[LockboxEventRecord]) -> Applied:
         for r in records
     ]
     accounts = accounts_ensure(row["account_id"] for row in rows)
-    changed = _upsert(LockboxEvent, rows, compare=("event_type", "unit_id", "metadata", "deleted_at"))
+    changed = upsert(LockboxEvent, rows, compare=("event_type", "unit_id", "metadata", "deleted_at"))
     if changed:
         changed_set = {str(c) for c in changed}
         lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
@@ -575,7 +521,7 @@ def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) ->
         for r in records
     ]
     accounts = accounts_ensure(row["account_id"] for row in rows)
-    changed = _upsert(LockboxInstallation, rows, compare=("unit_id", "installed_at", "uninstalled_at", "deleted_at"))
+    changed = upsert(LockboxInstallation, rows, compare=("unit_id", "installed_at", "uninstalled_at", "deleted_at"))
     if changed:
         changed_set = {str(c) for c in changed}
         lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
@@ -584,51 +530,54 @@ def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) ->
 
 @transaction.atomic
 def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
-    """Recompute each lockbox's current unit and last event time from installations and events.
+    """Recompute each lockbox's current unit and last event time, in the database.
 
-    The current installation is the latest one without an uninstall; when RentEngine gives us no
-    installations for a box, the latest Install/Uninstall event decides.
+    The latest installation decides where a box is (none if it was uninstalled); when RentEngine
+    gives us no installations for a box, its latest Install/Uninstall event decides.
     """
-    ids = list({str(i) for i in lockbox_ids})
+    ids = sorted({str(i) for i in lockbox_ids})
     if not ids:
         return []
-    boxes = list(Lockbox.objects.filter(id__in=ids).select_for_update().order_by("id").only("id", *LOCKBOX_DERIVED))
-    last_event: dict[str, datetime] = {}
-    last_placement: dict[str, LockboxEvent] = {}
-    for event in (
-        LockboxEvent.objects.filter(lockbox_id__in=ids, deleted_at__isnull=True)
-        .only("id", "lockbox_id", "event_type", "unit_id", "created_at")
-        .order_by("created_at", "id")
-    ):
-        key = str(event.lockbox_id)
-        last_event[key] = event.created_at
-        if event.event_type in (vocabulary.LockboxEventType.INSTALL, vocabulary.LockboxEventType.UNINSTALL):
-            last_placement[key] = event
-    installations: dict[str, LockboxInstallation | None] = {}
-    for installation in (
-        LockboxInstallation.objects.filter(lockbox_id__in=ids, deleted_at__isnull=True)
-        .only("id", "lockbox_id", "unit_id", "installed_at", "uninstalled_at")
-        .order_by("installed_at", "id")
-    ):
-        installations[str(installation.lockbox_id)] = None if installation.uninstalled_at else installation
+    list(Lockbox.objects.filter(id__in=ids).select_for_update().order_by("id").values_list("id", flat=True))
+    events = LockboxEvent.objects.filter(lockbox_id=models.OuterRef("id"), deleted_at__isnull=True).order_by("-created_at", "-id")
+    placements = events.filter(event_type__in=PLACEMENT_TYPES)
+    installs = LockboxInstallation.objects.filter(lockbox_id=models.OuterRef("id"), deleted_at__isnull=True).order_by(
+        "-installed_at", "-id"
+    )
+    boxes = list(
+        Lockbox.objects.filter(id__in=ids)
+        .annotate(
+            last_event=models.Subquery(events.values("created_at")[:1]),
+            placement_id=models.Subquery(placements.values("id")[:1]),
+            install_id=models.Subquery(installs.values("id")[:1]),
+        )
+        .values_list("id", "current_unit_id", "installed_at", "last_event_at", "last_event", "placement_id", "install_id")
+    )
+    placement = {
+        e[0]: e[1:]
+        for e in LockboxEvent.objects.filter(id__in=[b[5] for b in boxes if b[5]]).values_list(
+            "id", "event_type", "unit_id", "created_at"
+        )
+    }
+    install = {
+        i[0]: i[1:]
+        for i in LockboxInstallation.objects.filter(id__in=[b[6] for b in boxes if b[6]]).values_list(
+            "id", "unit_id", "installed_at", "uninstalled_at"
+        )
+    }
     changed = []
-    for box in boxes:
-        key = str(box.id)
+    for box_id, unit_before, installed_before, last_before, last_event, placement_id, install_id in boxes:
         unit_id, installed_at = None, None
-        if key in installations:
-            current = installations[key]
-            if current is not None:
-                unit_id, installed_at = current.unit_id, current.installed_at
-        elif key in last_placement and last_placement[key].event_type == vocabulary.LockboxEventType.INSTALL:
-            unit_id, installed_at = last_placement[key].unit_id, last_placement[key].created_at
-        values = {"current_unit_id": unit_id, "installed_at": installed_at, "last_event_at": last_event.get(key)}
-        if any(getattr(box, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(box, k, v)
-            changed.append(box)
-    if changed:
-        Lockbox.objects.bulk_update(changed, ["current_unit_id", "installed_at", "last_event_at"])
-    return [box.id for box in changed]
+        if install_id is not None:
+            install_unit, install_at, install_ended = install[install_id]
+            if install_ended is None:
+                unit_id, installed_at = install_unit, install_at
+        elif placement_id is not None and placement[placement_id][0] == vocabulary.LockboxEventType.INSTALL:
+            unit_id, installed_at = placement[placement_id][1:]
+        if (unit_id, installed_at, last_event) != (unit_before, installed_before, last_before):
+            changed.append({"id": box_id, "current_unit_id": unit_id, "installed_at": installed_at, "last_event_at": last_event})
+    rows_update(Lockbox, changed, ["current_unit", "installed_at", "last_event_at"])
+    return [row["id"] for row in changed]
 
 
 # --- team and reference data ----------------------------------------------------------------------
@@ -650,9 +599,11 @@ def subteams_apply(records: Sequence[SubteamRecord]) -> Applied:
         }
         for r in usable
     ]
-    changed = _upsert(Subteam, rows)
+    changed = upsert(Subteam, rows)
+    seen: dict[str | None, set[str]] = {}
     for r in usable:
-        users_seen(r.user_ids, account_id=r.account_id)
+        seen.setdefault(r.account_id, set()).update(r.user_ids)
+    users_seen(seen)
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
@@ -673,7 +624,7 @@ def prescreening_templates_apply(records: Sequence[PrescreeningTemplateRecord]) 
         }
         for r in records
     ]
-    return Applied(seen=len(records), changed_ids=_upsert(PrescreeningTemplate, rows), accounts=accounts)
+    return Applied(seen=len(records), changed_ids=upsert(PrescreeningTemplate, rows), accounts=accounts)
 
 
 @transaction.atomic
@@ -700,7 +651,7 @@ def multifamily_properties_apply(records: Sequence[MultifamilyPropertyRecord]) -
         }
         for r in usable
     ]
-    return Applied(seen=len(records), changed_ids=_upsert(MultifamilyProperty, rows), accounts=accounts)
+    return Applied(seen=len(records), changed_ids=upsert(MultifamilyProperty, rows), accounts=accounts)
 
 
 @transaction.atomic
@@ -734,7 +685,7 @@ def floorplans_apply(records: Sequence[FloorplanRecord]) -> Applied:
         for r in records
     ]
     accounts = {row["account_id"] for row in rows if row["account_id"]}
-    return Applied(seen=len(records), changed_ids=_upsert(Floorplan, rows), accounts=accounts)
+    return Applied(seen=len(records), changed_ids=upsert(Floorplan, rows), accounts=accounts)
 
 
 # --- tombstones -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from integrations.rentengine.models.bookkeeping import ScopeVersion, SyncMiss, SyncRun, SyncSighting, SyncState
 from integrations.rentengine.models.inbox import WebhookDelivery, WebhookRejection
 from integrations.rentengine.models.mirror import (
     Account,
@@ -35,8 +36,13 @@ __all__ = [
     "Prospect",
     "ProspectAssignee",
     "RentEngineUser",
+    "ScopeVersion",
     "Showing",
     "Subteam",
+    "SyncMiss",
+    "SyncRun",
+    "SyncSighting",
+    "SyncState",
     "Unit",
     "UnitAvailability",
     "WebhookDelivery",

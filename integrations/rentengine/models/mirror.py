@@ -286,6 +286,12 @@ class LockboxEvent(MirrorRow):
             models.Index(fields=["account", "-created_at", "-id"], name="lockbox_event_account"),
             models.Index(fields=["unit", "-created_at"], name="lockbox_event_unit"),
             models.Index(fields=["account", "event_type", "-created_at"], name="lockbox_event_type"),
+            # Where is a box now: its latest Install/Uninstall, found without walking its code events.
+            models.Index(
+                fields=["lockbox", "-created_at"],
+                name="lockbox_event_placement",
+                condition=models.Q(event_type__in=["Install", "Uninstall"], deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,96 @@
+"""Change notices: a version counter per screen scope, bumped whenever the mirror changes.
+
+Scopes are small strings: "<kind>:<account id>" for mirror data ("prospects:6ecc…", "units:…",
+"showings:…", "lockboxes:…") and plain names for operator state ("sync", "assignments"). Counters
+live in the database (so embedded mode works); with Redis configured, each bump is also published
+on one channel so open pages hear of it at once instead of polling the counters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from integrations.rentengine.models import ScopeVersion
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "leasing-desk:changes"
+
+# Which screen scopes a change to a mirror table touches.
+KIND_SCOPES: dict[str, tuple[str, ...]] = {
+    "units": ("units",),
+    "prospects": ("prospects",),
+    "leasing_events": ("prospects", "showings"),
+    "showings": ("showings",),
+    "lockboxes": ("lockboxes",),
+    "lockbox_events": ("lockboxes",),
+    "lockbox_installations": ("lockboxes", "units"),
+    "subteams": ("team",),
+    "prescreening_templates": ("reference",),
+    "multifamily_properties": ("reference",),
+    "floorplans": ("reference",),
+    "availability": ("units",),
+}
+
+
+def scopes_for(kind: str, account_ids: Iterable[str]) -> list[str]:
+    return [f"{scope}:{account}" for scope in KIND_SCOPES.get(kind, (kind,)) for account in sorted({str(a) for a in account_ids})]
+
+
+def scopes_bump(scopes: Iterable[str]) -> None:
+    """Bump each scope's counter once the current transaction commits (readers must see the data)."""
+    wanted = sorted(set(scopes))
+    if wanted:
+        transaction.on_commit(lambda: _bump_now(wanted))
+
+
+def mirror_changed(kind: str, account_ids: Iterable[str]) -> None:
+    scopes_bump(scopes_for(kind, account_ids))
+
+
+def _bump_now(scopes: list[str]) -> None:
+    table = connection.ops.quote_name(ScopeVersion._meta.db_table)
+    now_sql = "CURRENT_TIMESTAMP"
+    with transaction.atomic(), connection.cursor() as cursor:
+        for scope in scopes:  # sorted: concurrent bumps lock rows in the same order
+            cursor.execute(
+                f"INSERT INTO {table} (scope, version, changed_at) VALUES (%s, 1, {now_sql}) "  # noqa: S608 - identifiers only
+                f"ON CONFLICT (scope) DO UPDATE SET version = {table}.version + 1, changed_at = {now_sql}",
+                [scope],
+            )
+    versions = scope_versions(scopes)
+    _publish(versions)
+
+
+def scope_versions(scopes: Iterable[str]) -> dict[str, int]:
+    wanted = list(set(scopes))
+    found = dict(ScopeVersion.objects.filter(scope__in=wanted).values_list("scope", "version"))
+    return {scope: found.get(scope, 0) for scope in wanted}
+
+
+def _publish(versions: dict[str, int]) -> None:
+    if not settings.REDIS_URL:
+        return
+    try:
+        client = _redis()
+        client.publish(CHANNEL, json.dumps(versions))
+    except Exception as exc:  # a lost notice only delays a screen until its next version check
+        logger.warning("could not publish change notice: %s", exc)
+
+
+_client: Any = None
+
+
+def _redis() -> Any:
+    global _client
+    if _client is None:
+        import redis
+
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    return _client
