@@ -95,7 +95,7 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
     if not template.endswith("#rows"):
         count = None
         if page.is_first:
-            count = len(page.rows) if not page.has_next else count_capped(qs, COUNT_CAP)
+            count = len(page.rows) if not page.has_next else None if filters["q"] else count_capped(qs, COUNT_CAP)
         context |= {
             "count": count,
             "count_label": presentation.count_label(count, COUNT_CAP) if count is not None else "",

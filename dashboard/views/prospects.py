@@ -190,8 +190,9 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
             )
         count = None
         if page.is_first:
-            # A first page that is not full is the whole answer: no counting query at all.
-            count = len(page.rows) if not page.has_next else count_capped(qs, COUNT_CAP)
+            # A first page that is not full is the whole answer: no counting query at all. A text
+            # search is not counted either: counting substring matches scans (and re-tests) rows.
+            count = len(page.rows) if not page.has_next else None if filters["q"] else count_capped(qs, COUNT_CAP)
         context |= {
             "count": count,
             "count_label": presentation.count_label(count, COUNT_CAP) if count is not None else "",
