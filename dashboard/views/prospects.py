@@ -70,7 +70,7 @@ def anyone_assigned() -> Exists:
 def unassigned() -> Q:
     # No assignment event ever means nobody is assigned: a plain column test the database checks
     # first, so the assignee subqueries only run (and their hashes only get built) for the rest.
-    return Q(assigned_by_event_id__isnull=True) | ~anyone_assigned()
+    return Q(assigned_by_event_id__isnull=True) | Q(~anyone_assigned())
 
 
 def assignee_filter(queryset: QuerySet[Prospect], scope: str, me: str | None) -> QuerySet[Prospect]:
