@@ -288,3 +288,15 @@ def test_a_token_spans_the_accounts_it_was_given(sim: SimulatorHandle) -> None:
     maple_units = get(sim, "/units", accountId=MAPLE_ACCOUNT_ID, limit=100).json()
     assert maple_units
     assert {u["account_id"] for u in maple_units} == {MAPLE_ACCOUNT_ID}
+
+
+def test_leasing_events_are_listed_account_wide_by_created_at(sim: SimulatorHandle) -> None:
+    events = sim.state("leasing_events")["leasing_events"]
+    after, before = events[-40]["created_at"], events[-10]["created_at"]
+    expected = [e["id"] for e in events if after <= e["created_at"] <= before]
+    body = get(sim, "/leasing_events", created_after=after, created_before=before, limit=100).json()
+    assert [e["id"] for e in body["data"]] == expected
+    birch = get(sim, "/leasing_events", created_after=after, account_id=BIRCH_ACCOUNT_ID, limit=100).json()["data"]
+    assert [e["id"] for e in birch] == [
+        e["id"] for e in events if e["created_at"] >= after and e["account_id"] == BIRCH_ACCOUNT_ID
+    ]

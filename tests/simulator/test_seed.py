@@ -89,6 +89,9 @@ def test_the_data_has_the_real_oddities(small: State) -> None:
     assert len(sources) > 8
     units = Counter(u["status"] for u in small.table("units").rows)
     assert units["Leased"] > sum(units.values()) / 2
+    for table in ("prospects", "leasing_events", "lockbox_events"):
+        same_moment = Counter(row["created_at"] for row in small.table(table).rows)
+        assert max(same_moment.values()) <= 2, "a pager sliding created_after must always move on"
     ids = [(p["created_at"], p["id"]) for p in prospects]
     assert ids == sorted(ids)
     assert all(p["created_at"] <= "2026-06-01T12:00:00.000000Z" for p in prospects)

@@ -95,7 +95,8 @@ def prospects_seed(state: State, rng: random.Random, anchor_us: int, count: int)
         pool = pool or units_by_account.get(account["id"], [])
         chosen: list[Row | None] = [*rng.sample(pool, min(enquiries, len(pool)))] or [None]
         for n, choice in enumerate(chosen):
-            created = first_contact if n == 0 else min(anchor_us, first_contact + rng.randint(0, 14 * DAY_US))
+            # Later enquiries follow within two weeks, but never after the anchor (and never all at it).
+            created = first_contact if n == 0 else first_contact + rng.randint(0, min(14 * DAY_US, anchor_us - first_contact))
             drafts.append((created, account["id"], person, None if rng.random() < 0.08 else choice))
     drafts = sorted(drafts[:count], key=lambda d: d[0])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,9 +118,9 @@ class Table:
         key: tuple[Any, ...],
         keep: Callable[[Row], bool] | None,
         *,
-        source: list[Row] | None = None,
+        source: Sequence[Row] | None = None,
         sort: Callable[[Row], Any] | None = None,
-    ) -> list[Row]:
+    ) -> Sequence[Row]:
         """The rows a query selects (from `source`, default all rows) in API order, cached until the
         table changes; `sort` reorders them (reporting sorts by planned time)."""
         source = self.rows if source is None else source
