@@ -84,3 +84,30 @@ def get_for_user_or_404[M: models.Model](
         return scoped_to_user(queryset, user, account_field=account_field).get(**lookup)
     except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):  # the others: a malformed id
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
+
+
+class BulkAssignment(models.Model):
+    """One bulk assignment as an agent asked for it: which prospects (the outbox rows, one per
+    prospect, carry each one's state), to whom, by whom and when. An undo is a job of its own."""
+
+    class Kind(models.TextChoices):
+        ASSIGN = "assign", "Assign"
+        UNDO = "undo", "Undo"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bulk_assignments")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ASSIGN)
+    undo_of = models.OneToOneField("self", on_delete=models.CASCADE, null=True, blank=True, related_name="undo")
+    user_ids = models.JSONField(
+        default=list, blank=True, help_text="The RentEngine users assigned (an undo: each prospect's own)."
+    )
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=40)
+    apply_in_bulk = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at", "-id"], name="bulk_assignment_account")]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.get_kind_display().lower()} #{self.pk}"

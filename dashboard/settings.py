@@ -218,6 +218,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "rentengine.sync_due",
         "schedule": env_float("RENTENGINE_SYNC_TICK_SECONDS", 15.0, minimum=1.0),
     },
+    # The bulk-assign outbox's safety net: sweeps rows whose worker died, reconciles unknown ones,
+    # and starts a drain when rows are due but none is running (a lost task message, a restart).
+    "rentengine-outbox-tick": {
+        "task": "rentengine.outbox_tick",
+        "schedule": env_float("RENTENGINE_OUTBOX_TICK_SECONDS", 15.0, minimum=1.0),
+    },
 }
 
 # --- RentEngine -----------------------------------------------------------------------------------
@@ -235,6 +241,9 @@ RENTENGINE_RATE_LIMIT = env_int("RENTENGINE_RATE_LIMIT", 28, minimum=1)
 RENTENGINE_RATE_WINDOW_SECONDS = env_float("RENTENGINE_RATE_WINDOW_SECONDS", 5.0, minimum=0.1)
 RENTENGINE_TIMEOUT_SECONDS = env_float("RENTENGINE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 RENTENGINE_CONNECT_TIMEOUT_SECONDS = env_float("RENTENGINE_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+# Bulk assign: how long after a post whose outcome is unknown (timeout, worker died) before its
+# prospect's events are read to settle it; a request still in flight at RentEngine must have landed.
+RENTENGINE_OUTBOX_SETTLE_SECONDS = env_float("RENTENGINE_OUTBOX_SETTLE_SECONDS", 30.0, minimum=0.0)
 # Sync schedule: seconds between passes per resource, e.g. "prospects=60,units=300" (see sync.py
 # for every resource and its default), and how often a full pass re-reads everything.
 RENTENGINE_SYNC_INTERVALS = {

@@ -9,5 +9,5 @@ class RentEngineConfig(AppConfig):
     verbose_name = "RentEngine mirror"
 
     def ready(self) -> None:
-        # Celery's autodiscovery only imports `tasks` modules; the webhook tasks live beside them.
-        from integrations.rentengine import tasks_webhooks  # noqa: F401
+        # Celery's autodiscovery only imports `tasks` modules; the webhook and outbox tasks live beside them.
+        from integrations.rentengine import tasks_outbox, tasks_webhooks  # noqa: F401

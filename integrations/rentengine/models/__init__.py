@@ -22,6 +22,7 @@ from integrations.rentengine.models.mirror import (
     Unit,
     UnitAvailability,
 )
+from integrations.rentengine.models.outbox import OutboxAssignment, outbox_reference
 
 __all__ = [
     "Account",
@@ -32,6 +33,7 @@ __all__ = [
     "LockboxInstallation",
     "MirrorRow",
     "MultifamilyProperty",
+    "OutboxAssignment",
     "PrescreeningTemplate",
     "Prospect",
     "ProspectAssignee",
@@ -47,4 +49,5 @@ __all__ = [
     "UnitAvailability",
     "WebhookDelivery",
     "WebhookRejection",
+    "outbox_reference",
 ]
