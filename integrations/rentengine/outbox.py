@@ -36,7 +36,6 @@ from integrations.rentengine.client import SLOT_TIMEOUTS, MalformedResponse, Ren
 from integrations.rentengine.limiter import Lane
 from integrations.rentengine.models import LeasingEvent, OutboxAssignment, Prospect, ProspectAssignee
 from integrations.rentengine.records import LeasingEventRecord, to_uuid_list
-from integrations.rentengine.webhook_apply import appliers_serialize
 
 logger = logging.getLogger(__name__)
 
@@ -331,17 +330,21 @@ def _covers_release_committed(lead: OutboxAssignment) -> None:
 
 def _mirror_apply(records: Sequence[LeasingEventRecord]) -> None:
     """Show the new assignees at once (the webhook echo and the next sync then change nothing).
-    Best effort: the outcome is already recorded, and webhooks and syncs converge on the same state."""
+    Best effort: the outcome is already recorded, and webhooks and syncs converge on the same state.
+    A webhook applier writing the same prospect can make PostgreSQL pick this transaction as a
+    deadlock victim; once more usually goes through."""
     if not records:
         return
-    try:
-        with transaction.atomic():
-            appliers_serialize()  # the webhook appliers write the same prospects: one writer at a time
-            applied = mirror.leasing_events_apply(records)
-            if applied.changed:
-                changes.mirror_changed("leasing_events", applied.accounts)
-    except DatabaseError as exc:
-        logger.warning("could not apply %s posted leasing event(s) to the mirror: %s", len(records), exc)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                applied = mirror.leasing_events_apply(records)
+                if applied.changed:
+                    changes.mirror_changed("leasing_events", applied.accounts)
+            return
+        except DatabaseError as exc:
+            if attempt == 2:
+                logger.warning("could not apply %s posted leasing event(s) to the mirror: %s", len(records), exc)
 
 
 # --- the sweeper: rows whose worker died mid-send --------------------------------------------------
