@@ -14,7 +14,7 @@ from django.test import Client
 
 from integrations.rentengine import webhook_apply
 from integrations.rentengine.models import Unit, WebhookDelivery
-from tests.webhooks.conftest import deliver, unit_row, update
+from tests.webhooks.conftest import deliver, insert, leasing_event_row, prospect_row, unit_row, update
 
 LEASED = update("units", unit_row(version=5, status="Leased"))
 
@@ -69,3 +69,18 @@ def test_the_same_change_republished_under_new_message_ids_is_kept_each_time_but
     reports = concurrently(3, lambda _: webhook_apply.deliveries_apply_pending(batch_size=2))
     assert sum(r.applied for r in reports) == 10
     assert changed_units(reports) == ["3318"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appliers_running_at_once_over_crossing_prospects_and_events_never_deadlock(no_enqueue: Any) -> None:
+    client = Client()
+    # Each batch of two updates one prospect and adds an event to another, in crossing orders, so
+    # concurrent batches would lock the same prospects in opposite orders.
+    for n in range(40):
+        assert deliver(client, update("prospects", prospect_row(1000 + n % 8, version=n))).status_code == 200
+        event = leasing_event_row(5000 + n, "Showing Scheduled", n, prospect_id=1000 + (7 - n % 8))
+        assert deliver(client, insert("leasing_events", event)).status_code == 200
+    reports = concurrently(4, lambda _: webhook_apply.deliveries_apply_pending(batch_size=2))
+    assert sum(r.failed for r in reports) == 0
+    assert sum(r.applied for r in reports) == 80
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"applied"}
