@@ -3,7 +3,10 @@ method, prospects, showings, cached availability windows, the current lockbox an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, When
 from django.http import HttpRequest, HttpResponse
@@ -162,7 +165,32 @@ def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:
     return get_for_user_or_404(Unit.objects.alive().select_related("account", "availability"), request.user, pk=unit_id)
 
 
-def availability_windows(availability: UnitAvailability | None) -> dict[str, Any] | None:
+WINDOWS_SHOWN = 30
+
+
+@dataclass
+class WindowDay:
+    label: str
+    iso: str
+    slots: list[str]
+
+
+def _window_days(windows: list[Any], zone: ZoneInfo, now: datetime) -> tuple[list[WindowDay], int]:
+    """Upcoming windows grouped by local day, formatted once (a unit can offer hundreds)."""
+    upcoming = sorted((w for w in windows if w.start and (w.end or w.start) >= now), key=lambda w: w.start)
+    days: list[WindowDay] = []
+    for window in upcoming[:WINDOWS_SHOWN]:
+        start = window.start.astimezone(zone)
+        slot = start.strftime("%-I:%M %p") + (window.end.astimezone(zone).strftime("-%-I:%M %p") if window.end else "")
+        if window.showing_methods:
+            slot += f" ({', '.join(window.showing_methods)})"
+        if not days or days[-1].iso != start.date().isoformat():
+            days.append(WindowDay(start.strftime("%a, %b %-d"), start.date().isoformat(), []))
+        days[-1].slots.append(slot)
+    return days, max(0, len(upcoming) - WINDOWS_SHOWN)
+
+
+def availability_windows(availability: UnitAvailability | None, zone: ZoneInfo) -> dict[str, Any] | None:
     """The cached /showings/availability answer, read tolerantly; None when never fetched."""
     if availability is None or availability.fetched_at is None:
         return None
@@ -170,11 +198,15 @@ def availability_windows(availability: UnitAvailability | None) -> dict[str, Any
         record = AvailabilityRecord.model_validate(availability.data or {})
     except ValidationError:
         return {"error": "The cached availability could not be read.", "fetched_at": availability.fetched_at}
+    now = timezone.now()
+    available, more = _window_days(record.available_windows, zone, now)
+    preferred, _ = _window_days(record.preferred_windows, zone, now)
     return {
-        "preferred": [w for w in record.preferred_windows if w.start],
-        "available": [w for w in record.available_windows if w.start],
+        "available": available,
+        "more": more,
+        "preferred": preferred,
         "method": record.showing_method,
-        "fetched_at": availability.fetched_at,
+        "fetched_at": presentation.moment(availability.fetched_at, zone, presentation.SHORT_DATETIME),
         "error": availability.error,
     }
 
@@ -215,8 +247,12 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     user_ids = {str(a.user_id) for p in prospects for a in p.assignees.all()} | lockbox_event_user_ids(events)
     names = people_names(user_ids)
     for p in prospects:
+        p.created = presentation.moment(p.created_at, zone)
         p.pill = presentation.prospect_status_pill(p.status, p.status_family)
         p.assignee_names = [person_name(names, a.user_id) for a in p.assignees.all()]
+    showing_items = [showing_item(s, with_prospect=True) for s in showings]
+    for item in showing_items:
+        item.when = presentation.moment(item.at, zone, "%a, %b %-d · %-I:%M %p")
     context = {
         "title": unit.address or f"Unit {unit.id}",
         "unit": unit,
@@ -224,13 +260,13 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         "pill": presentation.unit_status_pill(unit.status),
         "prospects": prospects,
         "prospects_more": len(prospects) == UNIT_PAGE_PROSPECTS,
-        "upcoming": [showing_item(s, with_prospect=True) for s in showings if s.planned_at and s.planned_at >= now][::-1],
-        "past": [showing_item(s, with_prospect=True) for s in showings if not (s.planned_at and s.planned_at >= now)],
+        "upcoming": [item for item in showing_items if item.at >= now][::-1],
+        "past": [item for item in showing_items if item.at < now],
         "lockbox": lockbox,
         "lockbox_pill": presentation.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, now) if lockbox else None,
         "lockbox_days": by_day((lockbox_event_item(e, names, with_unit=False) for e in events), zone),
         "lockbox_events_more": len(events) == UNIT_PAGE_LOCKBOX_EVENTS,
-        "availability": availability_windows(availability),
+        "availability": availability_windows(availability, zone),
         "fees": unit.fees or [],
         "photos": (unit.photos or [])[:12],
     }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from integrations.rentengine.models import UnitAvailability
-from tests.dashboard.conftest import HOSTILE, LOCKBOX_MAPLE, World
+from tests.dashboard.conftest import CHICAGO, HOSTILE, LOCKBOX_MAPLE, World, stamp
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +85,21 @@ def test_the_unit_page_shows_facts_prospects_showings_and_the_lockbox(
 
 
 def test_the_unit_page_shows_cached_availability_windows(ari_client: Client, world: World) -> None:
+    day = (world.now + timedelta(days=3)).astimezone(CHICAGO).date()
+    start = datetime(day.year, day.month, day.day, 9, 0, tzinfo=CHICAGO)
+    past = world.now - timedelta(days=1)
     UnitAvailability.objects.create(
         unit_id=3318,
-        data={"unitId": 3318, "availableShowingWindows": [{"start": "2026-12-01T15:00:00Z", "end": "2026-12-01T16:00:00Z",
-                                                            "showingMethodsAvailable": ["Self Guided"]}]},
+        data={"unitId": 3318, "availableShowingWindows": [
+            {"start": stamp(start), "end": stamp(start + timedelta(hours=1)), "showingMethodsAvailable": ["Self Guided"]},
+            {"start": stamp(past), "end": stamp(past + timedelta(hours=1))},
+        ]},
         fetched_at=timezone.now(),
     )  # fmt: skip
     html = ari_client.get("/units/3318/").content.decode()
     assert "Not fetched yet" not in html
-    assert "Tue, Dec 1 · 9:00 a.m." in html, "windows show in the account's zone (Chicago)"
+    assert f"{start:%a, %b} {day.day}</time>: 9:00 AM-10:00 AM (Self Guided)" in html, "upcoming windows, in the account's zone"
+    assert html.count("AM-") + html.count("PM-") == 1, "past windows are left out"
 
 
 def test_another_accounts_unit_is_a_404(ari_client: Client, world: World) -> None:
