@@ -67,6 +67,7 @@ class Applied:
     seen: int = 0
     changed_ids: list[Any] = field(default_factory=list)
     accounts: set[str] = field(default_factory=set)
+    deferred: int = 0  # rows left for a later pass (e.g. a showing whose prospect isn't mirrored yet)
 
     @property
     def changed(self) -> int:
@@ -76,6 +77,7 @@ class Applied:
         self.seen += other.seen
         self.changed_ids += other.changed_ids
         self.accounts |= other.accounts
+        self.deferred += other.deferred
         return self
 
 
@@ -405,10 +407,11 @@ def showings_apply(records: Sequence[ShowingRecord], *, account_id: str | None =
     }
     only_account = account_id or _single_account()
     rows = []
+    deferred = 0
     for r in records:
         owner, unit_id = prospects.get(r.prospect_id or 0, (only_account, None))
         if owner is None:
-            logger.info("showing %s: prospect %s not mirrored yet; taking it on a later pass", r.showing_id, r.prospect_id)
+            deferred += 1
             continue
         rows.append(
             {
@@ -430,7 +433,9 @@ def showings_apply(records: Sequence[ShowingRecord], *, account_id: str | None =
         )
     accounts = accounts_ensure(row["account_id"] for row in rows)
     changed = upsert(Showing, rows, compare=("raw", "unit_id", "account_id"))
-    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+    if deferred:
+        logger.info("%d showings wait for their prospects to be mirrored; a later pass takes them", deferred)
+    return Applied(seen=len(records), changed_ids=changed, accounts=accounts, deferred=deferred)
 
 
 def _single_account() -> str | None:

@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,7 +115,7 @@ class Resource:
     off_notice: str = ""
     fallback_notice: str = ""
     notice_kind: str = ""  # change-notice kind (changes.KIND_SCOPES)
-    extra: dict[str, Any] = field(default_factory=dict)
+    after: tuple[str, ...] = ()  # resources that must have synced once before this one is due
 
     @property
     def incremental(self) -> bool:
@@ -125,30 +125,33 @@ class Resource:
 # --- page sources ---------------------------------------------------------------------------------
 
 
-def _paged(iterator: Iterator[Page[Any]]) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    for page in iterator:
+def _paged(pages: Callable[[], Iterator[Page[Any]]], p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
+    """A simple paged listing, resumable at its page number; {"page": None} marks it finished."""
+    if "page" in p.progress and p.progress["page"] is None:
+        return
+    for page in pages():
         yield page, {"page": page.next_page_number}
 
 
 def _units_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
     since = p.since if p.kind == INCREMENTAL and p.mode == SyncState.Mode.NORMAL else None
-    return _paged(p.client.units(updated_after=since, page_number=p.resumed_page))
+    return _paged(lambda: p.client.units(updated_after=since, page_number=p.resumed_page), p)
 
 
 def _prospects_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
     if p.kind == FULL or p.since is None:
-        return _paged(p.client.prospects(page_number=p.resumed_page))
+        return _paged(lambda: p.client.prospects(page_number=p.resumed_page), p)
     if p.mode == SyncState.Mode.NORMAL:
-        return _paged(p.client.prospects(updated_after=p.since, page_number=p.resumed_page))
+        return _paged(lambda: p.client.prospects(updated_after=p.since, page_number=p.resumed_page), p)
     # Fallback: RentEngine has no updated_after here; new prospects by created_after (LIVE), and
     # changes to older ones come by webhook and by the nightly full pass.
-    return _paged(p.client.prospects(created_after=p.since, page_number=p.resumed_page))
+    return _paged(lambda: p.client.prospects(created_after=p.since, page_number=p.resumed_page), p)
 
 
 def _leasing_events_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
     if p.mode == SyncState.Mode.NORMAL:
         since = p.since if p.kind == INCREMENTAL else None
-        return _paged(p.client.leasing_events(created_after=since, page_number=p.resumed_page))
+        return _paged(lambda: p.client.leasing_events(created_after=since, page_number=p.resumed_page), p)
     return _leasing_events_by_prospect(p)
 
 
@@ -190,32 +193,32 @@ def _events_unknown() -> Any:
 
 
 def _lockboxes_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.lockboxes(page_number=p.resumed_page))
+    return _paged(lambda: p.client.lockboxes(page_number=p.resumed_page), p)
 
 
 def _lockbox_events_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
     since = p.since if p.kind == INCREMENTAL else None
-    return _paged(p.client.lockbox_events(created_at_from=since, page_number=p.resumed_page))
+    return _paged(lambda: p.client.lockbox_events(created_at_from=since, page_number=p.resumed_page), p)
 
 
 def _lockbox_installations_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.lockbox_installations(page_number=p.resumed_page))
+    return _paged(lambda: p.client.lockbox_installations(page_number=p.resumed_page), p)
 
 
 def _subteams_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.subteams(page_number=p.resumed_page))
+    return _paged(lambda: p.client.subteams(page_number=p.resumed_page), p)
 
 
 def _templates_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.prescreening_templates(page_number=p.resumed_page))
+    return _paged(lambda: p.client.prescreening_templates(page_number=p.resumed_page), p)
 
 
 def _multifamily_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.multifamily_properties(page_number=p.resumed_page))
+    return _paged(lambda: p.client.multifamily_properties(page_number=p.resumed_page), p)
 
 
 def _floorplans_pages(p: Pass) -> Iterator[tuple[Page[Any], dict[str, Any]]]:
-    return _paged(p.client.floorplans(page_number=p.resumed_page))
+    return _paged(lambda: p.client.floorplans(page_number=p.resumed_page), p)
 
 
 def showing_windows(kind: str, now: datetime) -> list[tuple[datetime, datetime]]:
@@ -354,10 +357,10 @@ def resources() -> dict[str, Resource]:
                  off_notice="RentEngine has no GET /lockbox_installations here (INFERRED endpoint): which lockbox is on which unit "
                  "is derived from Install and Uninstall events."),
         Resource("showings", "Showings", _interval("showings", 300), _showings_pages, _showings_apply, notice_kind="showings",
-                 windowed=True, inferred_endpoint=True,
+                 windowed=True, inferred_endpoint=True, after=("prospects",),
                  off_notice="GET /reporting/showings is not available to this token: the agenda shows showing-related leasing events only."),
         Resource("availability", "Showing availability", _interval("availability", 3600), _availability_pages, _nothing_to_apply,
-                 windowed=True, notice_kind="availability"),
+                 windowed=True, notice_kind="availability", after=("units",)),
     ]  # fmt: skip
     return {r.name: r for r in items}
 
@@ -415,18 +418,27 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
     started = time.monotonic()
     requests_before = client.stats.requests
     touched: set[str] = set()  # accounts with changes, announced once per step rather than per page
+    pages = spec.pages(pass_)
+    done_here = 0
     try:
-        for page, resume in spec.pages(pass_):
+        while True:
+            # The budget is checked before asking for the next page (a generator only fetches when
+            # advanced); every step does at least one page.
+            if done_here and time.monotonic() - started >= budget:
+                return "more"
+            try:
+                page, resume = next(pages)
+            except StopIteration:
+                break
             with transaction.atomic():  # the page, its sightings and the progress commit together
                 _relaxed_commit()
                 applied = spec.apply(pass_, page)
                 _after_page(spec, pass_, page, applied, resume)
                 _save_progress(state, pass_, client.stats.requests - requests_before)
             requests_before = client.stats.requests
+            done_here += 1
             if applied.changed:
                 touched |= applied.accounts
-            if time.monotonic() - started >= budget:
-                return "more"
     except NotFound as exc:
         if spec.inferred_endpoint and spec.off_notice:
             _mode_switch(state, SyncState.Mode.OFF, spec.off_notice, exc)
@@ -469,6 +481,7 @@ def _after_page(spec: Resource, p: Pass, page: Page[Any], applied: mirror.Applie
     progress["seen"] = int(progress.get("seen") or 0) + applied.seen
     progress["changed"] = int(progress.get("changed") or 0) + applied.changed
     progress["pages"] = int(progress.get("pages") or 0) + 1
+    progress["deferred"] = int(progress.get("deferred") or 0) + applied.deferred
     progress.update(resume)
     if spec.cursor_field:
         times = [getattr(r, spec.cursor_field, None) for r in page.records]
@@ -533,8 +546,8 @@ def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: s
                 locked.cursor = started  # an empty first pass: start incremental passes from here
             locked.last_success_at = now
             locked.consecutive_failures = 0
-            if p.kind == FULL:
-                locked.last_full_at = now
+            if p.kind == FULL and not progress.get("deferred"):
+                locked.last_full_at = now  # with rows deferred, the next pass is a full one again
         else:
             locked.consecutive_failures += 1
         locked.mode, locked.notice, locked.mode_changed_at = state.mode, state.notice, state.mode_changed_at
@@ -627,6 +640,8 @@ def resources_due(now: datetime | None = None) -> list[tuple[str, bool]]:
             continue
         if state and state.mode == SyncState.Mode.OFF and not _reprobe_due(state, now):
             continue
+        if any(states.get(first) is None or states[first].last_success_at is None for first in spec.after):
+            continue  # e.g. showings name prospects: wait for the first prospects pass
         full_due = spec.incremental and (
             state is None or state.last_full_at is None or now - state.last_full_at >= settings.RENTENGINE_FULL_SYNC_EVERY
         )

@@ -183,3 +183,19 @@ def test_a_run_abandoned_by_a_dead_worker_is_taken_over_after_its_lease(sim: Sim
     with RentEngineClient() as client:
         assert sync.run_step("units", stale, client=client) == "stale"
         assert sync.run_step("units", fresh, client=client) == "done"
+
+
+def test_a_pass_cut_into_one_page_steps_reads_each_page_once(sim: SimulatorHandle) -> None:
+    run = sync.run_start("prospects", full=True)
+    steps = 0
+    with RentEngineClient() as client:
+        outcome = "more"
+        while outcome == "more":
+            outcome = sync.run_step("prospects", run, client=client, budget=0)  # hand back after every page
+            steps += 1
+    state = SyncState.objects.get(resource="prospects")
+    expected = len(sim.state("prospects")["prospects"])
+    assert outcome == "done"
+    assert state.last_rows_seen == expected
+    assert steps >= expected // 100
+    assert Prospect.objects.alive().count() == expected
