@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import common, lockboxes, prospects, search, shell, showings, sync, units
+from dashboard.views import assignments, common, lockboxes, prospects, search, shell, showings, sync, units
 
 urlpatterns = [
     path("", shell.home, name="home"),
@@ -24,6 +24,15 @@ urlpatterns = [
     path("lockboxes/", lockboxes.lockbox_list, name="lockboxes"),
     path("lockboxes/activity/", lockboxes.lockbox_activity, name="lockbox_activity"),
     path("lockboxes/<uuid:lockbox_id>/", lockboxes.lockbox_detail, name="lockbox"),
+    path("assignments/", assignments.assignment_list, name="assignments"),
+    path("assignments/matching/", assignments.assignment_matching, name="assignment_matching"),
+    path("assignments/new/", assignments.assignment_dialog, name="assignment_dialog"),
+    path("assignments/create/", assignments.assignment_create, name="assignment_create"),
+    path("assignments/<int:job_id>/", assignments.assignment_detail, name="assignment"),
+    path("assignments/<int:job_id>/toast/", assignments.assignment_toast, name="assignment_toast"),
+    path("assignments/<int:job_id>/retry/", assignments.assignment_retry, name="assignment_retry"),
+    path("assignments/<int:job_id>/undo/", assignments.assignment_undo, name="assignment_undo"),
+    path("assignments/<int:job_id>/rows/<int:row_id>/<str:decision>/", assignments.assignment_decide, name="assignment_decide"),
     path("sync/", sync.sync_status, name="sync"),
     path("sync/run/", sync.sync_now, name="sync_now"),
     path("sync/test-connection/", sync.sync_test_connection, name="sync_test_connection"),

@@ -11,9 +11,7 @@ from django.views.decorators.http import require_GET
 from dashboard.health import broker_check, database_check
 
 # Screens whose issue has not landed yet: the page says what is coming.
-COMING: dict[str, tuple[str, str]] = {
-    "assignments": ("Assignments", "Bulk assignment jobs: progress, failures, retry and undo."),
-}
+COMING: dict[str, tuple[str, str]] = {}
 
 
 @require_GET
