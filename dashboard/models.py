@@ -111,3 +111,40 @@ class BulkAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"Bulk {self.get_kind_display().lower()} #{self.pk}"
+
+
+class SavedView(models.Model):
+    """A list's filters under a name: the query string exactly as the list's URL carries it, so a
+    saved view is just a link (PRODUCT 4.4: views live in the URL). Its owner may make it their
+    default (what the list opens with) and share it with everyone on the account."""
+
+    class List(models.TextChoices):
+        PROSPECTS = "prospects", "Prospects"
+        UNITS = "units", "Units"
+        SHOWINGS = "showings", "Showings"
+        LOCKBOXES = "lockboxes", "Lockboxes"
+        LOCKBOX_ACTIVITY = "lockbox_activity", "Lockbox activity"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(max_length=24, choices=List.choices)
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True, help_text="The list's query string, without a page cursor.")
+    shared = models.BooleanField(default=False, help_text="Everyone on the account sees it under Team views.")
+    is_default = models.BooleanField(default=False, help_text="The list opens with these filters for its owner.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["account", "list_name"], name="saved_view_account_list")]
+        constraints = [
+            # One default per person, list and account: the database keeps it so when two tabs race.
+            models.UniqueConstraint(
+                fields=["owner", "account", "list_name"],
+                condition=models.Q(is_default=True),
+                name="saved_view_one_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
