@@ -233,7 +233,7 @@ PROSPECT_DERIVED = (
 
 
 @transaction.atomic
-def prospects_apply(records: Sequence[ProspectRecord]) -> Applied:
+def prospects_apply(records: Sequence[ProspectRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
     usable = [r for r in records if r.account_id]
     accounts = accounts_ensure(r.account_id for r in usable)
@@ -243,7 +243,8 @@ def prospects_apply(records: Sequence[ProspectRecord]) -> Applied:
         LeasingEvent.objects.filter(prospect_id__in=changed, account__isnull=True).update(
             account_id=models.Subquery(Prospect.objects.filter(id=models.OuterRef("prospect_id")).values("account_id")[:1])
         )
-        prospects_refresh(changed)
+        if refresh:
+            prospects_refresh(changed)
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
@@ -277,7 +278,9 @@ EVENT_MUTABLE = ("notes", "context", "planned_at", "next_follow_up", "deleted_at
 
 
 @transaction.atomic
-def leasing_events_apply(records: Sequence[LeasingEventRecord], *, account_id: str | None = None) -> Applied:
+def leasing_events_apply(
+    records: Sequence[LeasingEventRecord], *, account_id: str | None = None, refresh: bool = True
+) -> Applied:
     """Insert events (immutable but for a few fields), then recompute their prospects."""
     now = timezone.now()
     prospect_accounts = dict(Prospect.objects.filter(id__in={r.prospect_id for r in records}).values_list("id", "account_id"))
@@ -289,7 +292,8 @@ def leasing_events_apply(records: Sequence[LeasingEventRecord], *, account_id: s
     changed = upsert(LeasingEvent, rows, compare=EVENT_MUTABLE)
     if changed:
         changed_set = set(changed)
-        prospects_refresh({r.prospect_id for r in records if r.id in changed_set})
+        if refresh:
+            prospects_refresh({r.prospect_id for r in records if r.id in changed_set})
         seen: dict[str | None, set[str]] = {}
         for record, row in zip(records, rows, strict=True):
             if record.id in changed_set:
@@ -450,7 +454,7 @@ PLACEMENT_TYPES = (vocabulary.LockboxEventType.INSTALL.value, vocabulary.Lockbox
 
 
 @transaction.atomic
-def lockboxes_apply(records: Sequence[LockboxRecord]) -> Applied:
+def lockboxes_apply(records: Sequence[LockboxRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
     usable = [r for r in records if r.account_id]
     accounts = accounts_ensure(r.account_id for r in usable)
@@ -472,12 +476,13 @@ def lockboxes_apply(records: Sequence[LockboxRecord]) -> Applied:
             model.objects.filter(lockbox_id__in=changed, account__isnull=True).update(
                 account_id=models.Subquery(Lockbox.objects.filter(id=models.OuterRef("lockbox_id")).values("account_id")[:1])
             )
-        lockboxes_refresh(changed)
+        if refresh:
+            lockboxes_refresh(changed)
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
 @transaction.atomic
-def lockbox_events_apply(records: Sequence[LockboxEventRecord]) -> Applied:
+def lockbox_events_apply(records: Sequence[LockboxEventRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
     owners = {
         str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
@@ -501,12 +506,13 @@ def lockbox_events_apply(records: Sequence[LockboxEventRecord]) -> Applied:
     changed = upsert(LockboxEvent, rows, compare=("event_type", "unit_id", "metadata", "deleted_at"))
     if changed:
         changed_set = {str(c) for c in changed}
-        lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
+        if refresh:
+            lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
 @transaction.atomic
-def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) -> Applied:
+def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
     owners = {
         str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
@@ -529,7 +535,8 @@ def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord]) ->
     changed = upsert(LockboxInstallation, rows, compare=("unit_id", "installed_at", "uninstalled_at", "deleted_at"))
     if changed:
         changed_set = {str(c) for c in changed}
-        lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
+        if refresh:
+            lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
@@ -583,6 +590,20 @@ def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
             changed.append({"id": box_id, "current_unit_id": unit_id, "installed_at": installed_at, "last_event_at": last_event})
     rows_update(Lockbox, changed, ["current_unit", "installed_at", "last_event_at"])
     return [row["id"] for row in changed]
+
+
+def derived_refresh_all(*, batch: int = 1000) -> tuple[int, int]:
+    """Recompute every alive prospect's and lockbox's derived state, a batch per transaction.
+
+    A full pass applies its pages with `refresh=False` and calls this once at the end: each row is
+    recomputed once instead of once per page its events appear on. Returns (prospects, lockboxes) changed.
+    """
+    changed = [0, 0]
+    for index, (model, refresh) in enumerate(((Prospect, prospects_refresh), (Lockbox, lockboxes_refresh))):
+        ids = list(model.objects.alive().order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), batch):
+            changed[index] += len(refresh(ids[start : start + batch]))
+    return changed[0], changed[1]
 
 
 # --- team and reference data ----------------------------------------------------------------------

@@ -67,6 +67,8 @@ MISSING_SAFETY_RATIO = 0.5  # a full pass that lists fewer rows than this share 
 RUN_HISTORY = 500
 
 INCREMENTAL, FULL = "incremental", "full"
+# Full passes of these defer derived state (statuses, assignees, a lockbox's unit) to their end.
+DERIVED_FROM = frozenset({"prospects", "leasing_events", "lockboxes", "lockbox_events", "lockbox_installations"})
 
 
 class SyncBusy(Exception):
@@ -300,8 +302,13 @@ def availability_store(unit_id: int, *, record: Any = None, error: str = "") -> 
 # --- page appliers --------------------------------------------------------------------------------
 
 
-def _apply_with(function: Callable[[list[Any]], mirror.Applied]) -> PageApply:
+def _apply_with(function: Callable[..., mirror.Applied], *, derived: bool = False) -> PageApply:
+    """`derived`: the apply function recomputes derived state (statuses, a lockbox's unit); a full
+    pass defers that to one recompute at its end (see _finish)."""
+
     def apply(p: Pass, page: Page[Any]) -> mirror.Applied:
+        if derived:
+            return function(page.records, refresh=p.kind != FULL)
         return function(page.records)
 
     return apply
@@ -337,22 +344,22 @@ def resources() -> dict[str, Resource]:
         Resource("units", "Units", _interval("units", 300), _units_pages, _apply_with(mirror.units_apply), model=Unit,
                  cursor_field="updated_at", notice_kind="units",
                  fallback_notice="GET /units does not accept updated_after: every units pass lists all units."),
-        Resource("prospects", "Prospects", _interval("prospects", 60), _prospects_pages, _apply_with(mirror.prospects_apply),
+        Resource("prospects", "Prospects", _interval("prospects", 60), _prospects_pages, _apply_with(mirror.prospects_apply, derived=True),
                  model=Prospect, cursor_field="updated_at", notice_kind="prospects",
                  fallback_notice="GET /prospects does not accept updated_after (INFERRED): incremental passes fetch new prospects "
                  "by created_after; changes to older ones arrive by webhook and nightly full passes."),
         Resource("leasing_events", "Leasing events", _interval("leasing_events", 60), _leasing_events_pages,
-                 _apply_with(mirror.leasing_events_apply), model=LeasingEvent, cursor_field="created_at", inferred_endpoint=True,
+                 _apply_with(mirror.leasing_events_apply, derived=True), model=LeasingEvent, cursor_field="created_at", inferred_endpoint=True,
                  notice_kind="leasing_events",
                  fallback_notice="GET /leasing_events can't list an account's events by created_after (INFERRED): events are "
                  "fetched one prospect at a time for prospects whose state is unknown, and arrive by webhook.",
                  off_notice="RentEngine has no GET /leasing_events here: events arrive only by webhook and from our own posts."),
-        Resource("lockboxes", "Lockboxes", _interval("lockboxes", 900), _lockboxes_pages, _apply_with(mirror.lockboxes_apply),
+        Resource("lockboxes", "Lockboxes", _interval("lockboxes", 900), _lockboxes_pages, _apply_with(mirror.lockboxes_apply, derived=True),
                  model=Lockbox, notice_kind="lockboxes"),
         Resource("lockbox_events", "Lockbox events", _interval("lockbox_events", 60), _lockbox_events_pages,
-                 _apply_with(mirror.lockbox_events_apply), model=LockboxEvent, cursor_field="created_at", notice_kind="lockbox_events"),
+                 _apply_with(mirror.lockbox_events_apply, derived=True), model=LockboxEvent, cursor_field="created_at", notice_kind="lockbox_events"),
         Resource("lockbox_installations", "Lockbox installations", _interval("lockbox_installations", 900), _lockbox_installations_pages,
-                 _apply_with(mirror.lockbox_installations_apply), model=LockboxInstallation, inferred_endpoint=True,
+                 _apply_with(mirror.lockbox_installations_apply, derived=True), model=LockboxInstallation, inferred_endpoint=True,
                  notice_kind="lockbox_installations",
                  off_notice="RentEngine has no GET /lockbox_installations here (INFERRED endpoint): which lockbox is on which unit "
                  "is derived from Install and Uninstall events."),
@@ -524,6 +531,9 @@ def _mode_switch(state: SyncState, mode: str, notice: str, exc: Exception) -> No
 
 def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: str = "", error_kind: str = "") -> str:
     now = timezone.now()
+    if outcome == SyncState.Outcome.OK and p.kind == FULL and spec.name in DERIVED_FROM:
+        prospects_changed, lockboxes_changed = mirror.derived_refresh_all()
+        p.progress["changed"] = int(p.progress.get("changed") or 0) + prospects_changed + lockboxes_changed
     if (
         outcome == SyncState.Outcome.OK
         and p.kind == FULL
