@@ -8,16 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
-from integrations.rentengine import limiter
-from integrations.rentengine.models import SyncState
+from integrations.rentengine import limiter, sync
 
 logger = logging.getLogger(__name__)
-
-FAILING_AFTER = 3  # consecutive failed runs of a resource before every page says so
-BANNER_CACHE_SECONDS = 5  # banners are read on every page; their sources change slowly
 
 
 @dataclass(frozen=True)
@@ -28,21 +23,15 @@ class Banner:
 
 
 def banners_current() -> list[Banner]:
-    cached = cache.get("ops:banners")
-    if cached is None:
-        cached = [b.__dict__ for b in _banners()]
-        cache.set("ops:banners", cached, BANNER_CACHE_SECONDS)
-    return [Banner(**b) for b in cached]
-
-
-def _banners() -> list[Banner]:
+    """What to warn about, from the sync's cached health and the limiter: no database query, as
+    every page shows these."""
     banners: list[Banner] = []
     if not settings.RENTENGINE_API_TOKEN:
         banners.append(
             Banner("error", "No RentEngine API token is configured, so nothing syncs.", "Set RENTENGINE_API_TOKEN and restart.")
         )
-    states = list(SyncState.objects.only("resource", "last_outcome", "last_error_kind", "consecutive_failures", "last_error"))
-    if any(s.last_outcome == SyncState.Outcome.FAILED and s.last_error_kind == "TokenRejected" for s in states):
+    health = sync.sync_health()
+    if health.get("token_rejected"):
         banners.append(
             Banner("error", "RentEngine rejected the API token: the mirror is not being updated.",
                    "Check RENTENGINE_API_TOKEN (a revoked token needs a new one from RentEngine's developer portal).")
@@ -59,12 +48,9 @@ def _banners() -> list[Banner]:
             )  # fmt: skip
         elif state.reduction_reason:
             banners.append(Banner("warn", f"Requests to RentEngine are {state.reduction_reason}."))
-    failing = sorted(
-        s.resource for s in states if s.consecutive_failures >= FAILING_AFTER and s.last_error_kind != "TokenRejected"
-    )
-    if failing:
+    if health.get("failing"):
         banners.append(
-            Banner("warn", f"Sync keeps failing for {', '.join(failing)}: some screens may be out of date.",
+            Banner("warn", f"Sync keeps failing for {', '.join(health['failing'])}: some screens may be out of date.",
                    "See the Sync page for the error.")
         )  # fmt: skip
     return banners

@@ -43,7 +43,7 @@ def _resource_rows(now: Any) -> list[dict[str, Any]]:
                 "progress": state.progress if running else {},
                 "due": name in due,
                 "interval": spec.interval,
-                "failing": state.consecutive_failures >= 3,
+                "failing": state.consecutive_failures >= sync.FAILING_AFTER,
             }
         )
     return rows

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -581,6 +582,7 @@ def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: s
             rows_seen=locked.last_rows_seen, rows_changed=locked.last_rows_changed, requests=locked.last_requests, error=error,
         )  # fmt: skip
     _runs_prune()
+    sync_health_refresh()
     scopes_bump(["sync"])
     return "done" if outcome == SyncState.Outcome.OK else "failed"
 
@@ -634,6 +636,32 @@ def _missing_detect(spec: Resource, p: Pass) -> str:
         p.progress["changed"] = int(p.progress.get("changed") or 0) + len(tombstoned)
         logger.info("sync of %s: %d rows missing from two full passes are now tombstones", spec.name, len(tombstoned))
     return ""
+
+
+# --- health, for the banners every page shows -----------------------------------------------------
+
+HEALTH_KEY = "rentengine:sync-health"
+FAILING_AFTER = 3  # consecutive failed runs of a resource before every page says so
+
+
+def sync_health_refresh() -> dict[str, Any]:
+    """Summarise what pages must warn about, and keep it in the cache: pages read it without a query."""
+    states = list(SyncState.objects.only("resource", "last_outcome", "last_error_kind", "consecutive_failures"))
+    health = {
+        "token_rejected": any(
+            s.last_outcome == SyncState.Outcome.FAILED and s.last_error_kind == "TokenRejected" for s in states
+        ),
+        "failing": sorted(
+            s.resource for s in states if s.consecutive_failures >= FAILING_AFTER and s.last_error_kind != "TokenRejected"
+        ),
+    }
+    cache.set(HEALTH_KEY, health, timeout=None)
+    return health
+
+
+def sync_health() -> dict[str, Any]:
+    """The last summary (no database query); empty until a sync has finished."""
+    return cache.get(HEALTH_KEY) or {}
 
 
 # --- scheduling -----------------------------------------------------------------------------------

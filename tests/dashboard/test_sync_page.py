@@ -11,13 +11,14 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from integrations.rentengine import sync
 from integrations.rentengine.limiter import get_limiter
 from integrations.rentengine.models import SyncState
 
 
 @pytest.fixture(autouse=True)
 def fresh_banners() -> None:
-    cache.delete("ops:banners")
+    cache.delete(sync.HEALTH_KEY)
     get_limiter().backend.clear()
 
 
@@ -72,6 +73,7 @@ def test_every_page_says_when_the_token_was_rejected(ari_client: Client, setting
     settings.RENTENGINE_API_TOKEN = "something"
     SyncState.objects.create(resource="units", last_outcome="failed", last_error_kind="TokenRejected", consecutive_failures=1,
                              last_error="the API token was rejected")  # fmt: skip
+    sync.sync_health_refresh()  # what a finished run does
     html = ari_client.get("/prospects/").content.decode()
     assert "RentEngine rejected the API token" in html
     assert "Check RENTENGINE_API_TOKEN" in html
@@ -82,6 +84,7 @@ def test_every_page_says_when_syncs_keep_failing(ari_client: Client, settings: A
     SyncState.objects.create(
         resource="lockbox_events", last_outcome="failed", last_error_kind="ServerError", consecutive_failures=4
     )
+    sync.sync_health_refresh()
     html = ari_client.get("/units/").content.decode()
     assert "Sync keeps failing for lockbox_events" in html
 
@@ -96,7 +99,16 @@ def test_every_page_says_when_a_429_cooldown_is_on(ari_client: Client, settings:
 def test_no_banner_when_all_is_well(ari_client: Client, settings: Any) -> None:
     settings.RENTENGINE_API_TOKEN = "something"
     SyncState.objects.create(resource="units", last_outcome="ok", last_finished_at=timezone.now() - timedelta(minutes=1))
+    sync.sync_health_refresh()
     assert 'class="banner' not in ari_client.get("/units/").content.decode()
+
+
+def test_banners_cost_no_database_query(ari_client: Client, settings: Any, django_assert_num_queries: Any) -> None:
+    from dashboard.ops import banners_current
+
+    settings.RENTENGINE_API_TOKEN = "something"
+    with django_assert_num_queries(0):
+        banners_current()
 
 
 def test_a_missing_token_is_a_banner_with_what_to_do(ari_client: Client, settings: Any) -> None:
