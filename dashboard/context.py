@@ -15,6 +15,7 @@ NAVIGATION = [
     ("showings", "Showings"),
     ("lockboxes", "Lockboxes"),
     ("assignments", "Assignments"),
+    ("team", "Team"),
     ("sync", "Sync"),
 ]
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 
 PAGE_SIZE = 50
 
@@ -118,3 +118,10 @@ def keyset_page[M: Model](queryset: QuerySet[M], sort: Sort, *, cursor: str | No
 def count_capped(queryset: QuerySet[Any], cap: int) -> int:
     """How many rows match, counting no further than cap + 1 (never a COUNT over a whole table)."""
     return queryset.order_by()[: cap + 1].count()
+
+
+def keyset_ordered[M: Model](queryset: QuerySet[M], sort: Sort) -> QuerySet[M]:
+    """The whole of `queryset` in the order `keyset_page` walks it (values, then NULLs, each with
+    the primary key as tie-breaker): for reading a list end to end, e.g. to export it."""
+    column = F(sort.field).desc(nulls_last=True) if sort.descending else F(sort.field).asc(nulls_last=True)
+    return queryset.order_by(column, "-pk" if sort.descending else "pk")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard import presentation
+from dashboard import charts, presentation
 from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, day_end, day_start, list_template, query_without
 from dashboard.models import get_for_user_or_404
@@ -91,6 +91,9 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "f": filters,
         "query": query_without(request.GET, "after"),
+        # The rows build their links from these (without them a unit link resolved under /lockboxes/).
+        "lockbox_base": reverse("lockboxes"),
+        "unit_base": reverse("units"),
     }
     if not template.endswith("#rows"):
         count = None
@@ -103,6 +106,8 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
             "types": ("Sentrilock", "Codebox"),
             "sorts": SORTS,
         }
+    if "#" not in template:  # the chart sits outside the parts that filters and "load more" swap
+        context["activity_chart"] = charts.lockbox_activity_chart(account, today=now.astimezone(zone).date(), zone=zone)
     return render_zoned(request, template, context, account_zone(account))
 
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard import presentation
-from dashboard.keyset import Sort, cursor_decode, keyset_page
+from dashboard import charts, presentation
+from dashboard.keyset import Page, Sort, cursor_decode, keyset_page
 from dashboard.listing import Params, day_start, list_template, query_without
 from dashboard.people import people_names
 from dashboard.presentation import Pill
@@ -22,7 +23,7 @@ from dashboard.scope import account_zone, my_user_id, request_account
 from dashboard.timeline import by_day, link
 from dashboard.views.common import no_account, render_zoned
 from integrations.rentengine import vocabulary
-from integrations.rentengine.models import LeasingEvent, Prospect, Showing
+from integrations.rentengine.models import Account, LeasingEvent, Prospect, Showing
 
 VIEWS = {"day": "Day", "week": "Week"}
 AGENDA_SORT = Sort("planned_at", False, "Time")
@@ -68,11 +69,9 @@ def _my_agent_names(request: HttpRequest) -> list[str]:
     return [n for n in names if n]
 
 
-@require_GET
-def showing_agenda(request: HttpRequest) -> HttpResponse:
-    account = request_account(request)
-    if account is None:
-        return no_account(request, "Showings")
+def agenda_filters(request: HttpRequest, account: Account) -> tuple[QuerySet[Showing], dict[str, Any]]:
+    """The showings matching the agenda's filters at any date (the range is the caller's), and the
+    filter values: one definition for the agenda, its chart and its CSV export."""
     zone = account_zone(account)
     params = Params(request.GET)
     today = timezone.now().astimezone(zone).date()
@@ -82,38 +81,59 @@ def showing_agenda(request: HttpRequest) -> HttpResponse:
         "agent": params.text("agent"),
         "unit": params.integer("unit"),
         "status": params.choice("status", presentation.SHOWING_STATUSES),
+        "today": today,
     }
-    days = 1 if f["view"] == "day" else 7
-    start, end = day_start(f["date"], zone), day_start(f["date"] + timedelta(days=days), zone)
-    qs = Showing.objects.alive().filter(account=account, planned_at__gte=start, planned_at__lt=end)
-    agent_options = sorted({n for n in qs.exclude(agent_name="").values_list("agent_name", flat=True).distinct()[:200]})
+    f["days"] = 1 if f["view"] == "day" else 7
+    f["start"], f["end"] = day_start(f["date"], zone), day_start(f["date"] + timedelta(days=f["days"]), zone)
+    qs = Showing.objects.alive().filter(account=account)
     if f["agent"] == "mine":
-        mine = _my_agent_names(request)
-        qs = qs.filter(agent_name__in=mine) if mine else qs.none()
+        f["mine"] = _my_agent_names(request)
+        qs = qs.filter(agent_name__in=f["mine"]) if f["mine"] else qs.none()
     elif f["agent"]:
         qs = qs.filter(agent_name=f["agent"])
     if f["unit"] is not None:
         qs = qs.filter(unit_id=f["unit"])
     if f["status"]:
         qs = qs.filter(status=f["status"])
-    template = list_template(request, "showings/agenda.html")
-    cursor = params.data.get("after")
+    return qs, f
+
+
+def agenda_page(
+    account: Account, showings: QuerySet[Showing], f: dict[str, Any], cursor: str | None
+) -> tuple[Page[Showing], list[AgendaItem]]:
+    """One page of the agenda in the filters' date range: its showings and the items they make."""
+    qs = showings.filter(planned_at__gte=f["start"], planned_at__lt=f["end"])
     page = keyset_page(qs.defer("raw", "feedback"), AGENDA_SORT, cursor=cursor, size=AGENDA_PAGE)
     # The time span this page covers, so the events fetched are exactly this page's.
     position = cursor_decode(Showing, AGENDA_SORT, cursor)
-    span_start = position[1] if position and position[0] == "v" else start
-    span_end = page.rows[-1].planned_at if page.has_next and page.rows else end
+    span_start = position[1] if position and position[0] == "v" else f["start"]
+    span_end = (page.rows[-1].planned_at if page.has_next and page.rows else None) or f["end"]
     items = _agenda_items(account.id, page.rows, f, span_start, span_end, first=position is None, last=not page.has_next)
+    return page, items
+
+
+@require_GET
+def showing_agenda(request: HttpRequest) -> HttpResponse:
+    account = request_account(request)
+    if account is None:
+        return no_account(request, "Showings")
+    zone = account_zone(account)
+    qs, f = agenda_filters(request, account)
+    in_range = Showing.objects.alive().filter(account=account, planned_at__gte=f["start"], planned_at__lt=f["end"])
+    agent_options = sorted({n for n in in_range.exclude(agent_name="").values_list("agent_name", flat=True).distinct()[:200]})
+    template = list_template(request, "showings/agenda.html")
+    page, items = agenda_page(account, qs, f, request.GET.get("after"))
     for item in items:
         for event in item.events:
             event.when = presentation.moment(event.created_at, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
+    days = f["days"]
     context: dict[str, Any] = {
         "title": "Showings",
         "account": account,
         "page": page,
         "days": by_day(items, zone),  # type: ignore[arg-type]
         "f": f,
-        "today": today,
+        "today": f["today"],
         "views": VIEWS,
         "statuses": presentation.SHOWING_STATUSES,
         "agent_options": agent_options,
@@ -124,6 +144,34 @@ def showing_agenda(request: HttpRequest) -> HttpResponse:
         "nav_query": query_without(request.GET, "after", "date"),
     }
     return render_zoned(request, template, context, zone)
+
+
+@require_GET
+def showing_chart(request: HttpRequest) -> HttpResponse:
+    """Showings per day under the agenda's filters: loaded by the agenda right after it shows (it
+    keeps the agenda itself within its query budget), or opened as a link without JavaScript."""
+    account = request_account(request)
+    if account is None:
+        return no_account(request, "Showings")
+    qs, f = agenda_filters(request, account)
+    context = {"title": "Showings per day", "account": account, "chart": showings_chart(request, account, qs, f), "f": f}
+    template = "showings/chart.html#chart" if getattr(request, "htmx", None) else "showings/chart.html"
+    return render_zoned(request, template, context, account_zone(account))
+
+
+def showings_chart(request: HttpRequest, account: Account, showings: QuerySet[Showing], f: dict[str, Any]) -> charts.ColumnChart:
+    """Showings per day around the agenda's date, under the same filters; a column opens that day."""
+    base = reverse("showings")
+    nav_query = query_without(request.GET, "after", "date", "view")
+    filters_key = f"{f['agent']}|{f.get('mine')}|{f['unit']}|{f['status']}"
+    return charts.showings_per_day_chart(
+        account,
+        showings,
+        around=f["date"],
+        zone=account_zone(account),
+        filters_key=filters_key,
+        url_for=lambda day: f"{base}?{nav_query + '&' if nav_query else ''}view=day&date={day.isoformat()}",
+    )
 
 
 def _range_label(first: date, days: int) -> str:

@@ -20,6 +20,7 @@ from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, distinct_values, list_template, query_without
 from dashboard.models import get_for_user_or_404
 from dashboard.people import people_names, person_name
+from dashboard.reference import unit_reference
 from dashboard.scope import account_zone, request_account
 from dashboard.timeline import by_day, lockbox_event_item, lockbox_event_user_ids, showing_item
 from dashboard.views.common import no_account, render_zoned
@@ -102,7 +103,7 @@ def units_filtered(account: Account, params: Params) -> tuple[QuerySet[Unit], di
     return qs, f
 
 
-def _rows_decorate(account: Account, units: list[Unit]) -> None:
+def rows_decorate(account: Account, units: list[Unit]) -> None:
     """Per row: status pill, its lockbox serial, and how many open prospects want it (two queries)."""
     ids = [u.id for u in units]
     boxes = {
@@ -134,7 +135,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     qs, filters = units_filtered(account, params)
     template = list_template(request, "units/list.html")
     page = keyset_page(qs.only(*UNIT_ROW_FIELDS), SORTS[filters["sort"]], cursor=params.data.get("after"), size=PAGE_SIZE)
-    _rows_decorate(account, page.rows)
+    rows_decorate(account, page.rows)
     context: dict[str, Any] = {
         "title": "Units",
         "account": account,
@@ -269,5 +270,6 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         "availability": availability_windows(availability, zone),
         "fees": unit.fees or [],
         "photos": (unit.photos or [])[:12],
+        "reference": unit_reference(unit),
     }
     return render_zoned(request, "units/detail.html", context, zone)
