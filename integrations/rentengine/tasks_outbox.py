@@ -9,9 +9,11 @@ redelivered, and the next drain sweeps the row it left `sending`. Imported by th
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 
@@ -21,11 +23,22 @@ from integrations.rentengine.limiter import Lane
 
 logger = logging.getLogger(__name__)
 
-# A drain stops claiming after this long and queues the next one (well inside the time limits, which
-# must also cover one limiter wait and one request).
-DRAIN_BUDGET = 50.0
-QUEUED_KEY = "rentengine:outbox:drain-queued"  # a drain message is waiting in the broker
-RUNNING_KEY = "rentengine:outbox:drain-running"  # a drain ran recently (the tick leaves it be)
+
+def drain_budget() -> float:
+    """How long a drain claims rows before it hands over to a fresh message: well inside the time
+    limits (which must also cover one limiter wait and one request), and well inside the broker's
+    visibility timeout, after which Redis would deliver a still-running drain's message again."""
+    return min(50.0, settings.CELERY_VISIBILITY_TIMEOUT / 3)
+
+
+# Drains side by side: one posts at most 1 / (RentEngine's latency), and at ~200 ms a post that is
+# below the 5.6 per second the limiter allows. Each drain re-queues only itself, so there are never
+# more than this many messages waiting (beside any a dead worker's broker still holds).
+PARALLEL = 2
+QUEUED_KEY = "rentengine:outbox:drain-queued"  # + ":<slot>": that slot's message is waiting in the broker
+# Short: a message Redis lost (it happens: RELIABILITY 2.2) must not block its slot for long; a key
+# that expires while its message still waits only costs one extra, harmless drain.
+QUEUED_TTL = 15
 
 
 @shared_task(
@@ -40,42 +53,39 @@ RUNNING_KEY = "rentengine:outbox:drain-running"  # a drain ran recently (the tic
     retry_backoff_max=30,
     max_retries=5,
 )
-def outbox_drain() -> dict[str, Any]:
+def outbox_drain(slot: int = 0) -> dict[str, Any]:
     # Cleared before claiming: whatever is committed from now on queues the next drain itself.
-    cache.delete(QUEUED_KEY)
-    cache.set(RUNNING_KEY, 1, timeout=DRAIN_BUDGET + 60)
+    cache.delete(f"{QUEUED_KEY}:{slot}")
     try:
         client = RentEngineClient(lane=Lane.BULK)
     except RentEngineError as exc:  # no token: end the waiting rows with the reason instead of spinning
         failed = outbox.rows_fail_queued(str(exc))
         logger.error("outbox: cannot post (%s); %s queued row(s) failed", exc, failed)
         return {"failed": failed}
-    try:
-        with client:
-            report = outbox.outbox_drain(client, budget=DRAIN_BUDGET)
-    finally:
-        cache.delete(RUNNING_KEY)
+    with client:
+        report = outbox.outbox_drain(client, budget=drain_budget())
     if report.more:
-        drain_soon()
+        drain_soon(slots=[slot])
     return report.as_dict()
 
 
 @shared_task(name="rentengine.outbox_tick", ignore_result=True, soft_time_limit=30, time_limit=60)
 def outbox_tick() -> dict[str, Any]:
-    """Beat's safety net: sweep rows whose worker died and start a drain if work waits and none runs."""
+    """Beat's safety net: sweep rows whose worker died, and refill any drain slot whose message is
+    gone (a dead worker's, or one the broker lost) while rows wait."""
     swept = outbox.rows_sweep()
-    started = False
-    if outbox.next_due_in() is not None and not cache.get(RUNNING_KEY):
-        started = drain_soon()
+    started = outbox.next_due_in() is not None and drain_soon()
     return {"swept": swept, "started": started}
 
 
-def drain_soon() -> bool:
-    """Queue a drain unless one is already waiting for a worker."""
-    if not cache.add(QUEUED_KEY, 1, timeout=60):
-        return False
-    outbox_drain.delay()
-    return True
+def drain_soon(*, slots: Sequence[int] | None = None) -> bool:
+    """Queue a drain in each slot (every slot by default) that has none waiting for a worker."""
+    queued = False
+    for slot in range(PARALLEL) if slots is None else slots:
+        if cache.add(f"{QUEUED_KEY}:{slot}", 1, timeout=QUEUED_TTL):
+            outbox_drain.delay(slot)
+            queued = True
+    return queued
 
 
 def drain_on_commit() -> None:

@@ -38,20 +38,20 @@ def subprocess_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def celery_worker(
+def worker_start(
     *, concurrency: int = 1, pool: str = "solo", queues: str | None = None, log_path: Path | None = None, **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `celery worker` as its own process and wait until it answers a ping."""
+) -> subprocess.Popen[bytes]:
+    """Start `celery worker` as its own process (group) and wait until it answers a ping."""
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     argv = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-P", pool, "-c", str(concurrency), "-l", "info",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name]  # fmt: skip
     if queues:
         argv += ["-Q", queues]
-    log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed below
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed by worker_stop
     process = subprocess.Popen(
         argv, cwd=ROOT, env=subprocess_environment(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+    process.log = log  # type: ignore[attr-defined]
     try:
         deadline = time.monotonic() + 60
         while not celery_app.control.ping(destination=[name], timeout=0.5):
@@ -59,13 +59,58 @@ def celery_worker(
                 raise RuntimeError(f"celery worker exited with {process.returncode}; log: {log_path}")
             if time.monotonic() > deadline:
                 raise RuntimeError("celery worker did not answer a ping within 60 s")
+    except BaseException:
+        worker_stop(process)
+        raise
+    return process
+
+
+def beat_start(schedule_dir: Path, *, log_path: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
+    """Start `celery beat` (settings' CELERY_BEAT_SCHEDULE; pass its *_TICK_SECONDS in env); stop it with worker_stop."""
+    argv = [sys.executable, "-m", "celery", "-A", "dashboard", "beat", "-l", "info", "--max-interval", "1",
+            "-s", str(schedule_dir / "celerybeat-schedule")]  # fmt: skip
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed by worker_stop
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=subprocess_environment(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def worker_stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """SIGTERM the worker's process group (SIGKILL with kill=True, or when it won't stop)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+    process.log.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def celery_worker(
+    *, concurrency: int = 1, pool: str = "solo", queues: str | None = None, log_path: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker process for the duration of the block."""
+    process = worker_start(concurrency=concurrency, pool=pool, queues=queues, log_path=log_path, **env)
+    try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+        worker_stop(process)
+
+
+def worker_children(process: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of a prefork worker's pool processes (its children), for SIGKILLing one mid-task."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == process.pid:
+            children.append(int(stat.parent.name))
+    return children
