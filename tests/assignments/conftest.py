@@ -17,10 +17,10 @@ from integrations.rentengine import mirror, outbox
 from integrations.rentengine.client import RentEngineClient
 from integrations.rentengine.limiter import Limiter, LimiterConfig, limiter_create
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect
-from tests.dashboard.conftest import fast_passwords
+from tests.dashboard.conftest import fast_passwords, world
 from tests.support.simulator import SimulatorHandle, running_simulator
 
-__all__ = ["fast_passwords"]
+__all__ = ["fast_passwords", "world"]
 
 MAPLE = "6ecca3ec-0000-4000-8000-00000000a001"
 MIA_ID = "1259ef6e-61ee-42cb-b6bd-7fe547569d7c"
@@ -123,6 +123,11 @@ def job_for(user: User, prospect_ids: list[int], user_ids: list[str], **options:
 
 def states(job: BulkAssignment) -> dict[str, int]:
     return dict(collections.Counter(OutboxAssignment.objects.filter(job_id=job.pk).values_list("state", flat=True)))
+
+
+def went_through(job: BulkAssignment, what: str) -> list[OutboxAssignment]:
+    """The job's rows whose log shows this step (e.g. "unknown")."""
+    return [r for r in OutboxAssignment.objects.filter(job_id=job.pk).order_by("id") if any(e["what"] == what for e in r.log)]
 
 
 def committed_posts(sim: SimulatorHandle) -> list[dict[str, Any]]:

@@ -21,7 +21,16 @@ from dashboard.celery import app as celery_app
 from integrations.rentengine.limiter import get_limiter
 from integrations.rentengine.models import OutboxAssignment
 from integrations.rentengine.tasks_outbox import PARALLEL, QUEUED_KEY
-from tests.assignments.conftest import BO_ID, committed_posts, duplicates, job_for, maple_prospects, sim_assignees, states
+from tests.assignments.conftest import (
+    BO_ID,
+    committed_posts,
+    duplicates,
+    job_for,
+    maple_prospects,
+    sim_assignees,
+    states,
+    went_through,
+)
 from tests.support.simulator import SimulatorHandle
 from tests.support.worker import beat_start, worker_children, worker_start, worker_stop
 
@@ -102,6 +111,6 @@ def test_sigkilling_workers_during_a_200_prospect_job_loses_nothing_and_posts_no
     assert len({p["body"]["events"][0]["prospect_id"] for p in committed_posts(filled)}) == 200
     remote = sim_assignees(filled)
     assert all(remote[p] == {BO_ID} for p in ids)
-    swept = OutboxAssignment.objects.filter(job_id=job.pk, log__contains=[{"what": "unknown"}]).count()
+    swept = len(went_through(job, "unknown"))
     print(f"{kills} kills; every row terminal or unknown {settled_after:.1f} s after the last; {swept} went through unknown; "
           f"{len(filled.posts())} posts for 200 prospects")  # fmt: skip
