@@ -26,7 +26,7 @@ from django.utils import timezone
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
-ROWS_PER_QUERY = 2_000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
+ROWS_PER_QUERY = 1_000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
 
 
 def cell(value: Any) -> Any:
