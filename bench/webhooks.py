@@ -130,6 +130,20 @@ def server_start(port: int, env: dict[str, str], workers: int, log: Path, app: l
     sys.exit(f"uvicorn did not listen on {port} within 60 s; see {log}")
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    pids = [root]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{root}/task/{root}/children").read_text().split()]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return float("nan")
+    return total
+
+
 def process_stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -431,12 +445,15 @@ def main() -> None:
     }
     print(f"== preparing {urlparse(url).path.lstrip('/')} (broker: {'redis' if env.get('REDIS_URL') else 'filesystem'})")
     database_prepare(url, env)
+    load_before = os.getloadavg()[0]
     port = free_port()
     app, served = server_app(args.plain)
     server = server_start(port, env, args.workers, var_dir / "uvicorn.log", app)
     try:
         print(f"== {args.rate:.0f} deliveries/s for {duration:.0f} s against uvicorn ({args.workers} workers) on :{port}")
+        server_cpu_before = cpu_seconds(server.pid)
         outcome, requests, wall, cpu = run_load(port, args.rate, duration)
+        server_cpu = cpu_seconds(server.pid) - server_cpu_before
     finally:
         process_stop(server)
     unique_sent = {m for m, _ in requests}
@@ -460,10 +477,15 @@ def main() -> None:
         "connections_opened": outcome.connections_opened,
         "scheduler_behind_max_ms": round(outcome.behind_max_ms, 2),
         "loadgen_cpu_s": round(cpu, 2),
+        # CPU time is what contention does not inflate much: the receiver's cost per delivery
+        # (warm-up included, PostgreSQL's and Redis's own CPU not).
+        "server_cpu_ms_per_delivery": round(server_cpu * 1000 / (len(requests) + 100), 3),
         "server": f"uvicorn {args.workers} workers, DEBUG off: {served}",
         "database": "postgresql",
         "broker": "redis" if env.get("REDIS_URL") else "filesystem",
         "cores": os.cpu_count(),
+        # Other processes on the same cores inflate latency: the 1-minute load average, for context.
+        "machine_load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "size": args.size,
     }
     results.update(dom_latency())

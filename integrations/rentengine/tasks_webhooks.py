@@ -12,7 +12,6 @@ from typing import Any
 
 from celery import current_app, shared_task, signature
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 
 from integrations.rentengine import webhook_apply, webhooks
@@ -40,7 +39,7 @@ def webhooks_apply(delivery_ids: list[int] | None = None) -> dict[str, Any]:
     if delivery_ids is not None:
         return webhook_apply.deliveries_replay(ids=delivery_ids).as_dict()
     # Cleared before claiming: a delivery committed from now on queues the next run itself.
-    cache.delete(webhooks.APPLY_PENDING_KEY)
+    webhooks.apply_request_flag_clear()
     report = webhook_apply.deliveries_apply_pending(time_budget=APPLY_TIME_BUDGET)
     if report.more:
         webhooks_apply.delay()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -37,7 +38,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, F, Max, Min, Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -285,6 +286,37 @@ def delivery_store(delivery: Delivery, *, now: datetime | None = None) -> int | 
 APPLY_PENDING_KEY = "rentengine:webhooks:apply-requested"
 APPLY_PENDING_TTL = 30
 
+_redis_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    # One client (and connection pool) per process: Django's RedisCache builds a client object per
+    # call, which costs more CPU than the rest of the receiver together.
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    return _redis_client
+
+
+def apply_request_flag_set() -> bool:
+    """Raise the "apply requested" flag; False when it was already up (an apply is queued)."""
+    if settings.REDIS_URL:
+        return bool(_redis().set(APPLY_PENDING_KEY, 1, nx=True, ex=APPLY_PENDING_TTL))
+    return cache.add(APPLY_PENDING_KEY, 1, timeout=APPLY_PENDING_TTL)  # embedded mode: the file cache
+
+
+def apply_request_flag_clear() -> None:
+    if settings.REDIS_URL:
+        _redis().delete(APPLY_PENDING_KEY)
+    else:
+        cache.delete(APPLY_PENDING_KEY)
+
+
+def apply_request_flag_is_set() -> bool:
+    if settings.REDIS_URL:
+        return bool(_redis().exists(APPLY_PENDING_KEY))
+    return cache.get(APPLY_PENDING_KEY) is not None
+
 
 def deliveries_apply_soon() -> None:
     """Ask a worker to apply waiting deliveries, keeping at most one such request queued.
@@ -294,13 +326,13 @@ def deliveries_apply_soon() -> None:
     is lost, and the sweeper catches anything left over.
     """
     try:
-        if cache.add(APPLY_PENDING_KEY, 1, timeout=APPLY_PENDING_TTL):
+        if apply_request_flag_set():
             from integrations.rentengine.tasks_webhooks import webhooks_apply
 
             try:
                 webhooks_apply.delay()
             except Exception:
-                cache.delete(APPLY_PENDING_KEY)
+                apply_request_flag_clear()
                 raise
     except Exception:  # the delivery is stored: a broker hiccup must not turn it into a 500
         logger.warning("Could not queue the webhook apply; the sweeper will apply the waiting deliveries", exc_info=True)
@@ -404,7 +436,10 @@ async def webhook_receive(request: HttpRequest) -> HttpResponse:
         declared = 0
     if declared > limit:
         return _refused(413, f"the body is larger than {limit} bytes")
-    body = request.read(limit + 1)
+    try:
+        body = request.read(limit + 1)
+    except UnreadablePostError:  # the client went away mid-body
+        return _refused(400, "the body could not be read to its declared length")
     if len(body) > limit:
         return _refused(413, f"the body is larger than {limit} bytes")
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from integrations.rentengine.models import WebhookDelivery, WebhookRejection
@@ -77,6 +77,9 @@ def test_no_request_gets_a_5xx_and_nothing_unauthenticated_is_stored(
         sent_headers["X-API-Key"] = key
     environ: dict[str, str] = {"REMOTE_ADDR": remote_addr}
     if declared is not None:
+        # A length beyond the bytes sent: a real server waits for them (or the client hangs up, a
+        # 400); the test client instead fails an assertion, so that case is tested on its own.
+        assume(not (declared.isdigit() and len(body) < int(declared) <= LIMIT))
         environ["CONTENT_LENGTH"] = declared
     stored_before = WebhookDelivery.objects.count()
     content_type = sent_headers.pop("Content-Type", "application/json")

@@ -8,7 +8,6 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -60,12 +59,12 @@ def test_the_sweep_task_sweeps(client: Client) -> None:
 
 
 def test_the_apply_task_clears_its_request_flag_before_claiming_and_applies_everything_waiting(client: Client) -> None:
-    cache.set(webhooks.APPLY_PENDING_KEY, 1, 30)
+    assert webhooks.apply_request_flag_set()
     for n in range(1, 4):
         deliver(client, insert("units", unit_row(n)))
     result = webhooks_apply()
     assert (result["applied"], result["changed"]) == (3, {"units": 3})
-    assert cache.get(webhooks.APPLY_PENDING_KEY) is None
+    assert not webhooks.apply_request_flag_is_set()
 
 
 def test_the_apply_task_with_ids_applies_exactly_those_again(client: Client) -> None:
@@ -162,3 +161,32 @@ def test_health_of_an_empty_inbox_says_so() -> None:
     assert health["last_delivery_age_seconds"] is None
     assert health["last_hour_total"] == 0
     assert health["last_rejection_at"] is None
+
+
+# --- asking for an apply ---------------------------------------------------------------------------
+
+
+def test_only_one_apply_is_queued_while_one_is_waiting_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    queued: list[int] = []
+    monkeypatch.setattr(webhooks_apply, "delay", lambda *args, **kwargs: queued.append(1))
+    webhooks.apply_request_flag_clear()
+    webhooks.deliveries_apply_soon()
+    webhooks.deliveries_apply_soon()
+    assert queued == [1]
+    webhooks.apply_request_flag_clear()  # what the task does as it starts
+    webhooks.deliveries_apply_soon()
+    assert queued == [1, 1]
+    webhooks.apply_request_flag_clear()
+
+
+def test_a_broker_that_is_down_is_logged_and_leaves_the_flag_down_for_the_next_delivery(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(webhooks_apply, "delay", down)
+    webhooks.apply_request_flag_clear()
+    webhooks.deliveries_apply_soon()
+    assert "the sweeper will apply the waiting deliveries" in caplog.text
+    assert not webhooks.apply_request_flag_is_set()

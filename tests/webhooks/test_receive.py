@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
+from django.http import UnreadablePostError
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -203,6 +204,18 @@ def test_a_body_over_the_limit_is_refused_with_413_even_when_its_declared_length
     request._stream = io.BytesIO(body)  # longer than declared, as under ASGI (the server hands over the whole body)
     assert async_to_sync(webhooks.webhook_receive)(request).status_code == 413
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_a_client_that_hangs_up_mid_body_gets_a_400(settings) -> None:  # type: ignore[no-untyped-def]
+    class HungUp(io.BytesIO):
+        def read(self, *args: object) -> bytes:
+            raise UnreadablePostError("connection reset")
+
+    request = RequestFactory().post(URL, data=b"{}", content_type="application/json", headers={"X-API-Key": KEY})
+    request._stream = HungUp()
+    response = async_to_sync(webhooks.webhook_receive)(request)
+    assert response.status_code == 400
+    assert "could not be read" in json.loads(response.content)["error"]
 
 
 def test_a_body_at_the_limit_is_accepted(client: Client, settings) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
-"""End to end with real parts: deliveries posted through the ASGI stack are written by the receiver's
-writer threads, and a real Celery worker process applies them to the mirror."""
+"""End to end with real parts: deliveries posted through the ASGI stack (and its webhook fast path) are
+written by the receiver's writer threads, and a real Celery worker process applies them to the mirror."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.core.cache import cache
+from asgiref.testing import ApplicationCommunicator
+from django.core.asgi import get_asgi_application
 from django.db import connection
 from django.test import AsyncClient, Client
 
@@ -19,6 +20,7 @@ from dashboard.celery import app as celery_app
 from integrations.rentengine import webhooks
 from integrations.rentengine.models import Unit, WebhookDelivery, WebhookRejection
 from integrations.rentengine.tasks_webhooks import webhooks_sweep
+from integrations.rentengine.webhooks_asgi import webhook_fast_path
 from tests.support.worker import celery_worker
 from tests.webhooks.conftest import KEY, URL, deliver, insert, unit_row, update
 
@@ -74,7 +76,7 @@ def test_a_writer_whose_connection_was_killed_reconnects_and_the_delivery_is_sto
 
 @pytest.mark.worker
 def test_a_real_worker_registers_the_webhook_tasks_and_applies_deliveries_as_they_arrive(client: Client, tmp_path: Path) -> None:
-    cache.delete(webhooks.APPLY_PENDING_KEY)
+    webhooks.apply_request_flag_clear()
     celery_app.control.purge()
     with celery_worker(log_path=tmp_path / "worker.log"):
         registered = {task for tasks in (celery_app.control.inspect(timeout=5).registered() or {}).values() for task in tasks}
@@ -100,3 +102,42 @@ def test_the_sweep_task_runs_on_a_real_worker_and_applies_what_was_left_waiting(
         result = webhooks_sweep.delay().get(timeout=30, interval=0.1)
     assert result["applied"] == 1
     assert Unit.objects.count() == 1
+
+
+# --- the ASGI fast path ----------------------------------------------------------------------------
+
+
+def asgi_call(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}  # fmt: skip
+
+    async def run() -> tuple[int, dict[str, str], bytes]:
+        communicator = ApplicationCommunicator(app, scope)
+        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+        start = await communicator.receive_output(10)
+        content = b""
+        while True:
+            message = await communicator.receive_output(10)
+            content += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
+
+    return async_to_sync(run)()
+
+
+def test_the_fast_path_serves_the_receiver_without_the_dashboards_middleware(writers: None, no_enqueue: list[int]) -> None:
+    app = webhook_fast_path(get_asgi_application())
+    body = json.dumps(insert("units", unit_row())).encode()
+    headers = {"Host": "127.0.0.1", "Content-Type": "application/json", "Content-Length": str(len(body)), "X-API-Key": KEY}
+    status, sent, content = asgi_call(app, URL, body, headers)
+    assert (status, json.loads(content)) == (200, {"success": True})
+    assert sent["content-length"] == str(len(content))
+    assert "x-frame-options" not in sent, "no middleware ran"
+    assert WebhookDelivery.objects.count() == 1
+    status, _, _ = asgi_call(app, URL, body, {**headers, "Host": "evil.example"})
+    assert status == 400, "ALLOWED_HOSTS still holds"
+    status, sent, _ = asgi_call(app, "/login/", b"", {"Host": "127.0.0.1"})
+    assert "x-frame-options" in sent, "every other path goes through the dashboard, middleware and all"
