@@ -113,8 +113,8 @@ def funnel(account: Account) -> Funnel:
 
 # --- columns per day ------------------------------------------------------------------------------
 
-CHART_WIDTH = 720
-CHART_HEIGHT = 150
+CHART_WIDTH = 1000
+CHART_HEIGHT = 130
 CHART_LEFT = 30  # room for the axis numbers
 CHART_BOTTOM = 18  # room for the day labels
 CHART_TOP = 6
