@@ -42,6 +42,9 @@ BIRCH_ID = uuid.UUID("c26fbfed-0000-4000-8000-00000000b002")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests run last: pytest-playwright keeps an event loop running in the main thread from
+    # its first test on, and code that bridges to async (ASGI tests, async_to_sync) can't run after it.
+    items.sort(key=lambda item: "e2e" in item.keywords)
     if CHROMIUM:
         return
     skip = pytest.mark.skip(reason="Chromium not found: install it with `apt-get install -y chromium` to run browser tests")
