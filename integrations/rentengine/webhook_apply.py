@@ -28,7 +28,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError
 
-from integrations.rentengine import mirror, vocabulary
+from integrations.rentengine import changes, mirror, vocabulary
 from integrations.rentengine.models import LeasingEvent, Lockbox, LockboxEvent, MirrorRow, Prospect, Unit, WebhookDelivery
 from integrations.rentengine.records import (
     LeasingEventRecord,
@@ -260,6 +260,10 @@ def deliveries_apply(deliveries: Sequence[WebhookDelivery], *, now: datetime | N
                     logger.exception("Webhook delivery %s (%s %s) failed", item[0].pk, table_name, item[1].type)
                     outcomes[item[0].pk] = _Outcome(Status.FAILED, _error_text(exc), permanent=_permanent(exc))
     _outcomes_save(deliveries, outcomes, now)
+    # Open screens hear of it once this commits; one bump per scope however many tables touched it.
+    changes.scopes_bump(
+        scope for table_name, accounts in report.accounts.items() for scope in changes.scopes_for(table_name, accounts)
+    )
     for outcome in outcomes.values():
         if outcome.status == Status.APPLIED:
             report.applied += 1

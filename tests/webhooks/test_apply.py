@@ -13,7 +13,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from integrations.rentengine import mirror, webhook_apply
+from integrations.rentengine import changes, mirror, webhook_apply
 from integrations.rentengine.models import LeasingEvent, Lockbox, LockboxEvent, Prospect, ProspectAssignee, Unit, WebhookDelivery
 from integrations.rentengine.records import LeasingEventRecord, UnitRecord, parse_record
 from tests.webhooks.conftest import (
@@ -245,3 +245,15 @@ def test_the_report_names_the_accounts_whose_screens_changed_per_table(client: C
     assert report.accounts == {"prospects": {ACCOUNT}, "leasing_events": {ACCOUNT}}
     send(client, delete("leasing_events", leasing_event_row(1, "New", 1)))
     assert apply().accounts == {"leasing_events": {ACCOUNT}}, "a tombstone is a change too"
+
+
+def test_applied_changes_bump_the_screens_versions_once_committed(client: Client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    scopes = [f"prospects:{ACCOUNT}", f"showings:{ACCOUNT}", f"units:{ACCOUNT}"]
+    send(client, insert("prospects", prospect_row()), insert("leasing_events", leasing_event_row(1, "New", 1)))
+    with django_capture_on_commit_callbacks(execute=True):
+        apply()
+    assert changes.scope_versions(scopes) == {f"prospects:{ACCOUNT}": 1, f"showings:{ACCOUNT}": 1, f"units:{ACCOUNT}": 0}
+    send(client, update("prospects", prospect_row(version=0)))  # the same state again: no change, no notice
+    with django_capture_on_commit_callbacks(execute=True):
+        apply()
+    assert changes.scope_versions(scopes)[f"prospects:{ACCOUNT}"] == 1
