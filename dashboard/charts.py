@@ -21,7 +21,6 @@ from django.urls import reverse
 from dashboard import presentation
 from dashboard.counts import counted
 from dashboard.listing import day_end, day_start
-from integrations.rentengine import vocabulary
 from integrations.rentengine.models import Account, LockboxEvent, Prospect, Showing
 from integrations.rentengine.vocabulary import StatusFamily
 
@@ -295,6 +294,3 @@ def showings_per_day_chart(
     )
     series = [Series("showings", "Showings", "info")]
     return column_chart(days, series, counts, url_for=lambda day, _key: url_for(day), current=around)
-
-
-OPEN_FAMILIES = frozenset(f.value for f in vocabulary.OPEN_STATUS_FAMILIES)

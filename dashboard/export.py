@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -88,7 +88,3 @@ def csv_response(request: HttpRequest, name: str, header: Sequence[str], rows: I
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def day_text(value: date | None) -> str:
-    return value.isoformat() if value else ""
