@@ -8,11 +8,13 @@ redelivered, and the next drain sweeps the row it left `sending`. Imported by th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -57,13 +59,12 @@ def outbox_drain(slot: int = 0) -> dict[str, Any]:
     # Cleared before claiming: whatever is committed from now on queues the next drain itself.
     cache.delete(f"{QUEUED_KEY}:{slot}")
     try:
-        client = RentEngineClient(lane=Lane.BULK)
+        client = bulk_client()
     except RentEngineError as exc:  # no token: end the waiting rows with the reason instead of spinning
         failed = outbox.rows_fail_queued(str(exc))
         logger.error("outbox: cannot post (%s); %s queued row(s) failed", exc, failed)
         return {"failed": failed}
-    with client:
-        report = outbox.outbox_drain(client, budget=drain_budget())
+    report = outbox.outbox_drain(client, budget=drain_budget())
     if report.more:
         drain_soon(slots=[slot])
     return report.as_dict()
@@ -76,6 +77,28 @@ def outbox_tick() -> dict[str, Any]:
     swept = outbox.rows_sweep()
     started = outbox.next_due_in() is not None and drain_soon()
     return {"swept": swept, "started": started}
+
+
+_client: tuple[tuple[str, str], RentEngineClient] | None = None
+
+
+def bulk_client() -> RentEngineClient:
+    """One client per worker process, kept between drains: its connection to RentEngine stays open,
+    so the first post of the next job pays no new TCP and TLS handshake (nor the client's set-up)."""
+    global _client
+    key = (settings.RENTENGINE_BASE_URL, settings.RENTENGINE_API_TOKEN)
+    if _client is None or _client[0] != key:
+        if _client is not None:
+            _client[1].close()
+        _client = (key, RentEngineClient(lane=Lane.BULK))
+    return _client[1]
+
+
+@worker_process_init.connect
+def _pool_process_ready(**_: Any) -> None:
+    """Set up before any agent waits on it: a job's first post is then one claim and one request away."""
+    with contextlib.suppress(RentEngineError):  # no token yet: the drain says so when there is work
+        bulk_client()
 
 
 def drain_soon(*, slots: Sequence[int] | None = None) -> bool:

@@ -42,15 +42,20 @@ class OutboxAssignment(models.Model):
     PENDING = frozenset({State.QUEUED, State.SENDING, State.UNKNOWN})
 
     job_id = models.BigIntegerField(help_text="The dashboard's bulk assignment this row belongs to.")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    prospect = models.ForeignKey(Prospect, on_delete=models.DO_NOTHING, db_constraint=False, related_name="outbox_rows")
+    # No index of their own: rows are found by job, by due time or by lead, never by account or prospect.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="outbox_rows"
+    )
     # What to post. Kept per row: an undo posts each prospect back to its own previous assignees.
     user_ids = models.JSONField(default=list, help_text="RentEngine user ids to assign the prospect to.")
     apply_in_bulk = models.BooleanField(default=False, help_text="Also assign the prospects with the same phone.")
     source = models.CharField(max_length=40)
     note = models.TextField(blank=True, help_text="The note as written; the posted notes end with the row's reference.")
     # A prospect whose same-phone lead row will cover it with one post; released if that post doesn't.
-    covered_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="covers")
+    covered_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="covers", db_index=False
+    )
     # Undo only: the assignment event that must still be the prospect's latest, or the row is skipped.
     expect_event_id = models.BigIntegerField(null=True, blank=True)
 
@@ -73,11 +78,17 @@ class OutboxAssignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        # Few and partial: a job writes up to thousands of rows in the one transaction the agent waits
+        # on, and every index is written per row. Finished rows leave the "pending" index.
         indexes = [
-            models.Index(fields=["state", "next_attempt_at", "id"], name="outbox_due"),
-            models.Index(fields=["job_id", "state"], name="outbox_job_state"),
-            models.Index(fields=["prospect", "state"], name="outbox_prospect_state"),
+            models.Index(
+                fields=["state", "next_attempt_at", "id"],
+                name="outbox_pending",
+                condition=models.Q(state__in=["queued", "sending", "unknown"]),
+            ),
+            models.Index(fields=["covered_by"], name="outbox_covered_by", condition=models.Q(covered_by__isnull=False)),
         ]
+        # Also the index a job's rows are read by.
         constraints = [models.UniqueConstraint(fields=["job_id", "prospect"], name="outbox_job_prospect_unique")]
 
     def __str__(self) -> str:
