@@ -30,7 +30,8 @@ timestamps also on `anchor` (default: the start of the current hour), so pass `a
 compares timestamps across runs.
 
 The handle's methods wrap the control endpoint (`/_simulator/...`, documented in
-integrations/rentengine/simulator/control.py); fault kinds are documented in .../simulator/faults.py.
+integrations/rentengine/simulator/control.py); fault kinds are documented in .../simulator/faults.py,
+and the INFERRED features `sim.set_without(...)` takes away in .../simulator/features.py.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class SimulatorHandle:
         return response.json()
 
     def health(self) -> dict[str, Any]:
-        """seed, size, anchor, row counts per table, rate limit, webhook summary."""
+        """seed, size, anchor, row counts per table, rate limit, webhook summary, `without` (features)."""
         return self.control("GET", "/health")
 
     def people(self) -> dict[str, Any]:
@@ -119,7 +120,8 @@ class SimulatorHandle:
 
     def reset(self, *, seed: int | None = None, size: str | None = None, anchor: str | None = None) -> dict[str, Any]:
         """Reseed (same seed/size unless given) and clear the request log, faults, rate windows and
-        webhook queue and stats. Tokens, rate-limit and webhook settings are kept."""
+        webhook queue and stats. Tokens, rate-limit and webhook settings, and the features
+        `set_without` took away, are kept."""
         body = {k: v for k, v in {"seed": seed, "size": size, "anchor": anchor}.items() if v is not None}
         return self.control("POST", "/reset", json=body)
 
@@ -232,6 +234,19 @@ class SimulatorHandle:
             "POST", "/tokens", json={"token": token, "account_ids": list(account_ids) if account_ids is not None else None}
         )
 
+    # --- INFERRED features ------------------------------------------------------------------------
+
+    def set_without(self, *features: str) -> list[str]:
+        """Behave like a RentEngine without these INFERRED features, at once (none: offer them all
+        again); kept across `reset()`. Names in integrations/rentengine/simulator/features.py:
+        lockbox_installations, subteams, multifamily_properties, floorplans, prospects.updated_after,
+        units.updated_after, leasing_events.account_wide, reporting.showings, or all."""
+        return self.control("POST", "/features", json={"without": list(features)})["without"]
+
+    def without(self) -> list[str]:
+        """The INFERRED features the simulator lacks right now."""
+        return self.control("GET", "/features")["without"]
+
     def close(self) -> None:
         self._control.close()
 
@@ -256,6 +271,7 @@ def running_simulator(
     webhook_backoff: float = 0.2,
     activity: float = 0,
     anchor: str | None = None,
+    without: Sequence[str] = (),
     startup_timeout: float = 120.0,
     extra_args: Sequence[str] = (),
 ) -> Iterator[SimulatorHandle]:
@@ -264,6 +280,7 @@ def running_simulator(
     `token` is accepted for every account; `tokens` adds more ({token: [account ids] or None}).
     `webhook_url` turns webhooks on (first retry after `webhook_backoff` s, doubling). `activity` is
     changes a minute in the background (0: none; use `sim.activity()` for deterministic steps).
+    `without` names INFERRED features the simulator lacks from the start (`sim.set_without()` changes it).
     """
     argv = [sys.executable, "-m", "integrations.rentengine.simulator", "--host", "127.0.0.1", "--port", "0"]
     argv += ["--size", size, "--seed", str(seed), "--rate-limit", rate_limit, "--token", token]
@@ -274,6 +291,8 @@ def running_simulator(
     argv += ["--webhook-key", webhook_key, "--webhook-backoff", str(webhook_backoff), "--activity", str(activity)]
     if anchor:
         argv += ["--anchor", anchor]
+    if without:
+        argv += ["--without", ",".join(without)]
     argv += list(extra_args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RENTENGINE_")}
     env["PYTHONUNBUFFERED"] = "1"

@@ -31,13 +31,18 @@ The wire contract (also in openapi.json, served at /api/public/v1/openapi.json w
 * Webhooks: every change is POSTed as `{type, table, record, old_record, schema}` with the raw row,
   `X-API-Key`, `Upstash-Message-Id` (stable across retries) and `Upstash-Retried`; retried with
   exponential backoff; duplicates and reordering on request.
+* INFERRED features can be taken away, to test a client's fallbacks: `--without FEATURE[,...]` (or
+  `POST /_simulator/features`) makes GET /lockbox_installations, /subteams, /multifamily_properties
+  or /floorplans a 404, drops `updated_after` from /prospects or /units (a 400 "must NOT have
+  additional properties"), makes `prospect_id` required on GET /leasing_events, or answers GET
+  /reporting/showings with a 403 (features.py lists them and says why).
 
 Outside the API: `/_simulator/...`, the control endpoint (control.py): people, state, reset, faults,
-request log, activity, webhook stats and settings, rate limit, tokens.
+request log, activity, webhook stats and settings, rate limit, tokens, features.
 
 Modules: config (options), server (uvicorn, signals), app (ASGI routing, auth, rate limit, faults,
-log), endpoints / showings / assignments (the API), validation (Ajv-style errors), state (tables,
-cached JSON), seed + seed_prospects + seed_lockboxes + lexicon (data), rows (record and webhook
-shapes), writes (every change, announced), activity (living data), webhooks (delivery), faults,
-ratelimit, requestlog, control, wire (request/response values).
+log), endpoints / showings / assignments (the API), features (what `--without` takes away),
+validation (Ajv-style errors), state (tables, cached JSON), seed + seed_prospects + seed_lockboxes +
+lexicon (data), rows (record and webhook shapes), writes (every change, announced), activity (living
+data), webhooks (delivery), faults, ratelimit, requestlog, control, wire (request/response values).
 """

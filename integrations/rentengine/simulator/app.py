@@ -2,7 +2,8 @@
 control endpoint (no token; bind to loopback), anything else is a 404.
 
 An API request goes: authenticate (401), take a place in the token's rate window (429 with
-Retry-After), pick an injected fault, route to an endpoint function (endpoints.py, showings.py,
+Retry-After), pick an injected fault, refuse what a RentEngine without some INFERRED features would
+refuse (features.py: 404 or 403), route to an endpoint function (endpoints.py, showings.py,
 assignments.py), then apply any fault that acts after the handling, and log it. Every API response
 carries `X-Ratelimit-Limit`. Handlers are synchronous and fast; everything runs on one event loop, so
 the in-memory state needs no locks.
@@ -22,7 +23,7 @@ from typing import Any
 
 from integrations.rentengine.vocabulary import API_PREFIX
 
-from . import control, endpoints, showings
+from . import control, endpoints, features, showings
 from .activity import activity_run
 from .assignments import leasing_events_create
 from .config import SimulatorConfig
@@ -185,7 +186,8 @@ class Simulator:
                 else:
                     response = _fault_response(fault)
             if response is None:
-                response = self._handle(Request(method, path, query, body, headers, token, accounts))
+                without = frozenset(self.config.without)
+                response = self._handle(Request(method, path, query, body, headers, token, accounts, without))
         if fault is not None and fault.kind == "delay_after_commit":
             await asyncio.sleep(fault.seconds)
         entry["status"] = response.status
@@ -209,6 +211,11 @@ class Simulator:
         return token, every if wanted is None else every & frozenset(wanted)
 
     def _handle(self, request: Request) -> Response:
+        if features.path_hidden(request.path, request.without):
+            return not_found()  # a RentEngine without this INFERRED endpoint
+        refused = features.refusal(request)
+        if refused is not None:
+            return refused
         handler = ROUTES.get((request.method, request.path))
         if handler is None:
             allowed = sorted(method for method, path in ROUTES if path == request.path)

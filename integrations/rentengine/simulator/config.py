@@ -1,4 +1,5 @@
-"""How one simulator process is set up: data size and seed, tokens, rate limit, webhooks, activity.
+"""How one simulator process is set up: data size and seed, tokens, rate limit, webhooks, activity,
+and the INFERRED features it lacks (`--without`).
 
 Parsed from the command line (`__main__.py` and the `rentengine_simulator` management command share
 `parser_add_arguments` / `config_from_arguments`), and partly changeable at run time through the
@@ -11,6 +12,8 @@ import argparse
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from .features import ALL, FEATURES, features_parse
 
 SIZES = ("small", "medium", "large")
 DEFAULT_TOKEN = "simulator-dev-token"
@@ -59,6 +62,7 @@ class SimulatorConfig:
     activity_per_minute: float = 0.0
     anchor: datetime | None = None  # seeded data ends here; None: the start of the current hour (UTC)
     request_log_limit: int = 20000
+    without: set[str] = field(default_factory=set)  # INFERRED features this RentEngine lacks (features.py)
 
 
 def rate_limit_parse(text: str) -> RateLimit:
@@ -108,6 +112,13 @@ def parser_add_arguments(
     parser.add_argument("--rate-limit", default=DEFAULT_RATE_LIMIT, help="per-token sliding window, e.g. 30/5s, or off")
     parser.add_argument("--anchor", default=None, help="ISO date-time the seeded data ends at (default: this hour)")
     parser.add_argument("--webhook-backoff", type=float, default=1.0, help="first webhook retry delay in seconds")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=None,
+        metavar="FEATURE[,FEATURE...]",
+        help=f"behave like a RentEngine without these INFERRED features (repeatable): {', '.join(FEATURES)}, or {ALL}",
+    )
     parser.set_defaults(default_tokens=default_tokens or [DEFAULT_TOKEN])
 
 
@@ -129,4 +140,5 @@ def config_from_arguments(options: dict[str, object]) -> SimulatorConfig:
         ),
         activity_per_minute=float(options.get("activity") or 0.0),  # type: ignore[arg-type]
         anchor=anchor_parse(str(anchor)) if anchor else None,
+        without=features_parse(options.get("without")),
     )

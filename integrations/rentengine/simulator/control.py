@@ -4,7 +4,7 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 
 | method, path | what |
 | --- | --- |
-| GET /_simulator/health | seed, size, anchor, row counts per table, webhook and fault summary |
+| GET /_simulator/health | seed, size, anchor, row counts per table, webhook and fault summary, features `without` |
 | GET /_simulator/people | accounts (id, name, time_zone), users (id, names, email, role, account_ids, subteam_id), subteams, owner_user_id |
 | GET /_simulator/state?resources=a,b&account_id=X | per table, every row's key fields (ids, status, updated_at, assignees...) |
 | POST /_simulator/reset `{"seed"?, "size"?, "anchor"?}` | reseed; clears request log, faults, rate windows, webhook queue and stats |
@@ -14,6 +14,7 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 | GET /_simulator/webhooks?recent=N ; POST (settings) | delivery stats and recent attempts; change url/key/retry/duplicate/reorder settings |
 | POST /_simulator/rate_limit `{"rate_limit": "30/5s"}` or `{"limit", "window"}` | change the rate limit (and reset the windows) |
 | POST /_simulator/tokens `{"token", "account_ids"?}` ; DELETE /_simulator/tokens/{token} | accept another token (null account_ids: every account) |
+| GET /_simulator/features ; POST `{"without": ["subteams", "prospects.updated_after", ...]}` | the INFERRED features this RentEngine lacks (features.py); a POST replaces the set at once (`[]`: all back); reset keeps it |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from .activity import activity_step
 from .config import anchor_parse, rate_limit_parse
+from .features import describe, features_parse
 from .lexicon import OWNER_USER_ID
 from .state import Row
 from .wire import Request, Response, error_response, json_response, not_found
@@ -112,6 +114,13 @@ def handle(sim: Simulator, request: Request) -> Response:
         return json_response(201, {"token": token, "account_ids": body.get("account_ids")})
     if path.startswith("/tokens/") and method == "DELETE":
         return json_response(200, {"removed": sim.config.tokens.pop(path.removeprefix("/tokens/"), False) is not False})
+    if path == "/features":
+        if method == "POST":
+            if "without" not in body:
+                raise ValueError('the body must name the features to be without: {"without": [...]}')
+            sim.config.without = features_parse(body["without"])
+        if method in ("GET", "POST"):
+            return json_response(200, describe(sim.config.without))
     if path in (
         "/health",
         "/people",
@@ -123,6 +132,7 @@ def handle(sim: Simulator, request: Request) -> Response:
         "/webhooks",
         "/rate_limit",
         "/tokens",
+        "/features",
     ):
         return error_response(405, "Method not allowed")
     return not_found()
@@ -145,6 +155,7 @@ def health(sim: Simulator) -> dict[str, Any]:
         "faults": len(sim.faults.faults),
         "webhooks": {k: v for k, v in sim.webhooks.stats(0).items() if k != "recent_attempts"},
         "activity_per_minute": sim.config.activity_per_minute,
+        "without": sorted(sim.config.without),
     }
 
 

@@ -1,6 +1,7 @@
 """The GET list endpoints of /api/public/v1 (API-FACTS section 2 and the Gaps table).
 
-Each endpoint validates its query (validation.py), narrows the token's accounts by the account
+Each endpoint validates its query (validation.py) against the parameters it declares (less those of
+INFERRED features this RentEngine lacks: features.py), narrows the token's accounts by the account
 filter it accepts (units use `accountId`, lockboxes `account_id`, prospects either: API-FACTS 3.6),
 builds one predicate for the rest, and serves a page of the table's cached view. Bare arrays except
 GET /leasing_events, which answers `{"data": [...], "page": {...}}` (API-FACTS 1.3).
@@ -15,6 +16,7 @@ from typing import Any, overload
 
 from integrations.rentengine.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, LockboxEventType, UnitStatus
 
+from .features import declared
 from .state import Row, State, Table, json_bytes
 from .validation import Param, paging, query_parse
 from .wire import JSON, Request, Response
@@ -196,7 +198,7 @@ def all_accounts(state: State) -> frozenset[str]:
 
 
 def units_list(state: State, request: Request) -> Response:
-    query = query_parse(request.query, UNITS)
+    query = query_parse(request.query, declared(UNITS, request))
     checks = member_of("id", query.get("unitIds")) + member_of("status", query.get("statuses"))
     checks += between("updated_at", query.get("updated_after"), query.get("updated_before"))
     if "extracted_from" in query:
@@ -214,7 +216,7 @@ def units_list(state: State, request: Request) -> Response:
 
 
 def prospects_list(state: State, request: Request) -> Response:
-    query = query_parse(request.query, PROSPECTS)
+    query = query_parse(request.query, declared(PROSPECTS, request))
     checks = between("updated_at", query.get("updated_after"), None)
     accounts = accounts_in_scope(request, query.get("accountId"), query.get("account_id"))
     table = state.table("prospects")
@@ -224,7 +226,7 @@ def prospects_list(state: State, request: Request) -> Response:
 
 
 def leasing_events_list(state: State, request: Request) -> Response:
-    query = query_parse(request.query, LEASING_EVENTS)
+    query = query_parse(request.query, declared(LEASING_EVENTS, request))
     checks: list[Check] = []
     accounts = accounts_in_scope(request, query.get("account_id"))
     table = state.table("leasing_events")

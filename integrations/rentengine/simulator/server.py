@@ -84,5 +84,7 @@ def ready_line(sim: Simulator, host: str, port: int, seeded: float) -> str:
         f"webhooks to {config.webhooks.url}" if config.webhooks.url else "no webhooks",
         f"activity {config.activity_per_minute:g}/min",
     ]
+    if config.without:
+        parts.append(f"without {', '.join(sorted(config.without))}")
     tokens = f"{len(config.tokens)} token(s)" + (f", dev token '{DEFAULT_TOKEN}'" if DEFAULT_TOKEN in config.tokens else "")
     return f"{READY} {base}{API_PREFIX} ({'; '.join(parts)}; {tokens}; control {base}/_simulator)"

@@ -19,6 +19,7 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     token: str | None = None
     accounts: frozenset[str] = frozenset()
+    without: frozenset[str] = frozenset()  # the INFERRED features this RentEngine lacks (features.py)
 
 
 @dataclass
