@@ -11,8 +11,10 @@ return all of them in the fewest requests, which is what the rate limit rewards.
 are the exception (the endpoint requires account ids): one window per account.
 
 Endpoints and parameters marked INFERRED in API-FACTS may not exist on the real service. A 404
-switches such a resource off, a 400 for an unknown parameter switches it to its fallback, each with
-a notice on /sync/ and in the command's output; the rest of the sync goes on and succeeds.
+(for reporting showings also a 403: the token may not use reporting) switches such a resource off,
+a 400 for an unknown parameter switches it to its fallback, each with a notice on /sync/ and in the
+command's output; the rest of the sync goes on and succeeds. An off resource costs no request until
+REPROBE_AFTER has passed; then its next pass is a full one that tries the endpoint again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 
 from integrations.rentengine import mirror, vocabulary
 from integrations.rentengine.changes import mirror_changed, scopes_bump
-from integrations.rentengine.client import InvalidRequest, NotFound, Page, RentEngineClient, RentEngineError
+from integrations.rentengine.client import InvalidRequest, NotFound, Page, RentEngineClient, RentEngineError, TokenRejected
 from integrations.rentengine.limiter import Lane
 from integrations.rentengine.models import (
     Account,
@@ -115,6 +117,8 @@ class Resource:
     cursor_field: str | None = None  # incremental resources: the record time that advances the cursor
     windowed: bool = False  # incremental passes read a recent window instead of following a cursor
     inferred_endpoint: bool = False  # a 404 switches the resource off instead of failing
+    off_when_forbidden: bool = False  # a 403 too (the token may not use it); a wrong token is a 401
+    fallback_partial: bool = False  # in fallback a full pass lists only some rows: it can't detect deletions
     off_notice: str = ""
     fallback_notice: str = ""
     notice_kind: str = ""  # change-notice kind (changes.KIND_SCOPES)
@@ -351,7 +355,7 @@ def resources() -> dict[str, Resource]:
                  "by created_after; changes to older ones arrive by webhook and nightly full passes."),
         Resource("leasing_events", "Leasing events", _interval("leasing_events", 60), _leasing_events_pages,
                  _apply_with(mirror.leasing_events_apply, derived=True), model=LeasingEvent, cursor_field="created_at", inferred_endpoint=True,
-                 notice_kind="leasing_events",
+                 notice_kind="leasing_events", fallback_partial=True,
                  fallback_notice="GET /leasing_events can't list an account's events by created_after (INFERRED): events are "
                  "fetched one prospect at a time for prospects whose state is unknown, and arrive by webhook.",
                  off_notice="RentEngine has no GET /leasing_events here: events arrive only by webhook and from our own posts."),
@@ -365,7 +369,7 @@ def resources() -> dict[str, Resource]:
                  off_notice="RentEngine has no GET /lockbox_installations here (INFERRED endpoint): which lockbox is on which unit "
                  "is derived from Install and Uninstall events."),
         Resource("showings", "Showings", _interval("showings", 300), _showings_pages, _showings_apply, notice_kind="showings",
-                 windowed=True, inferred_endpoint=True, after=("prospects",),
+                 windowed=True, inferred_endpoint=True, off_when_forbidden=True, after=("prospects",),
                  off_notice="GET /reporting/showings is not available to this token: the agenda shows showing-related leasing events only."),
         Resource("availability", "Showing availability", _interval("availability", 3600), _availability_pages, _nothing_to_apply,
                  windowed=True, notice_kind="availability", after=("units",)),
@@ -423,6 +427,8 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
     if str(state.run_id) != str(run_id):
         return "stale"
     pass_ = Pass(state=state, client=client, kind=state.run_kind, progress=dict(state.progress))
+    if state.mode == SyncState.Mode.OFF:
+        return _finish(spec, state, pass_, outcome=SyncState.Outcome.OK)  # nothing to ask until the reprobe
     started = time.monotonic()
     requests_before = client.stats.requests
     touched: set[str] = set()  # accounts with changes, announced once per step rather than per page
@@ -447,8 +453,9 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
             done_here += 1
             if applied.changed:
                 touched |= applied.accounts
-    except NotFound as exc:
-        if spec.inferred_endpoint and spec.off_notice:
+    except (NotFound, TokenRejected) as exc:
+        absent = isinstance(exc, NotFound) or (spec.off_when_forbidden and exc.status == 403)
+        if spec.inferred_endpoint and spec.off_notice and absent:
             _mode_switch(state, SyncState.Mode.OFF, spec.off_notice, exc)
             return _finish(spec, state, pass_, outcome=SyncState.Outcome.OK)
         return _fail(spec, state, pass_, exc, client.stats.requests - requests_before)
@@ -532,14 +539,15 @@ def _mode_switch(state: SyncState, mode: str, notice: str, exc: Exception) -> No
 
 def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: str = "", error_kind: str = "") -> str:
     now = timezone.now()
-    if outcome == SyncState.Outcome.OK and p.kind == FULL and spec.name in DERIVED_FROM:
+    if outcome == SyncState.Outcome.OK and p.kind == FULL and spec.name in DERIVED_FROM and p.progress.get("pages"):
+        # (A pass that applied no page, e.g. one switched off, deferred nothing.)
         prospects_changed, lockboxes_changed = mirror.derived_refresh_all()
         p.progress["changed"] = int(p.progress.get("changed") or 0) + prospects_changed + lockboxes_changed
     if (
         outcome == SyncState.Outcome.OK
         and p.kind == FULL
         and spec.model is not None
-        and state.mode != SyncState.Mode.OFF
+        and (state.mode == SyncState.Mode.NORMAL or (state.mode == SyncState.Mode.FALLBACK and not spec.fallback_partial))
         and p.progress.get("detect_missing")
     ):
         error = _missing_detect(spec, p) or error
@@ -678,10 +686,12 @@ def resources_due(now: datetime | None = None) -> list[tuple[str, bool]]:
             continue
         if state and state.mode == SyncState.Mode.OFF and not _reprobe_due(state, now):
             continue
+        reprobe = bool(state and state.mode == SyncState.Mode.OFF)  # and due: only a full pass tries it (run_start)
         if any(states.get(first) is None or states[first].last_success_at is None for first in spec.after):
             continue  # e.g. showings name prospects: wait for the first prospects pass
-        full_due = spec.incremental and (
-            state is None or state.last_full_at is None or now - state.last_full_at >= settings.RENTENGINE_FULL_SYNC_EVERY
+        full_due = reprobe or (
+            spec.incremental
+            and (state is None or state.last_full_at is None or now - state.last_full_at >= settings.RENTENGINE_FULL_SYNC_EVERY)
         )
         if state is None or state.last_started_at is None or now - state.last_started_at >= spec.interval or full_due:
             due.append((name, bool(full_due)))
