@@ -1,0 +1,62 @@
+"""Deletions (never hard) and the full recompute of derived state after a full pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from integrations.rentengine.mirror.lockboxes import lockboxes_refresh
+from integrations.rentengine.mirror.prospects import prospects_refresh
+from integrations.rentengine.models import (
+    LeasingEvent,
+    Lockbox,
+    LockboxEvent,
+    LockboxInstallation,
+    MirrorRow,
+    Prospect,
+)
+
+
+def derived_refresh_all(*, batch: int = 1000) -> tuple[int, int]:
+    """Recompute every alive prospect's and lockbox's derived state, a batch per transaction.
+
+    A full pass applies its pages with `refresh=False` and calls this once at the end: each row is
+    recomputed once instead of once per page its events appear on. Returns (prospects, lockboxes) changed.
+    """
+    changed = [0, 0]
+    for index, (model, refresh) in enumerate(((Prospect, prospects_refresh), (Lockbox, lockboxes_refresh))):
+        ids = list(model.objects.alive().order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), batch):
+            changed[index] += len(refresh(ids[start : start + batch]))
+    return changed[0], changed[1]
+
+
+# --- tombstones -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rows_tombstone(model: type[MirrorRow], ids: Iterable[Any], *, reason: str, version: datetime | None = None) -> list[Any]:
+    """Mark rows deleted (never removed). `version`: the deleted state's updated_at, so that a late
+    UPDATE carrying an older version cannot bring the row back. Returns the ids newly tombstoned."""
+    ids = list(ids)
+    if not ids:
+        return []
+    now = timezone.now()
+    alive = list(model.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("pk", flat=True))
+    model.objects.filter(pk__in=alive).update(deleted_at=now, tombstone_reason=reason, synced_at=now)
+    if version is not None:
+        model.objects.filter(pk__in=ids).filter(
+            models.Q(source_updated_at__lt=version) | models.Q(source_updated_at__isnull=True)
+        ).update(source_updated_at=version)
+    if reason != MirrorRow.Tombstone.MISSING:
+        # A deliberate deletion is final for older states, even for a row we had marked missing.
+        model.objects.filter(pk__in=ids, tombstone_reason=MirrorRow.Tombstone.MISSING).update(tombstone_reason=reason)
+    if model is LeasingEvent and alive:
+        prospects_refresh(LeasingEvent.objects.filter(pk__in=alive).values_list("prospect_id", flat=True))
+    if model in (LockboxEvent, LockboxInstallation) and alive:
+        lockboxes_refresh(model.objects.filter(pk__in=alive).values_list("lockbox_id", flat=True))
+    return alive
