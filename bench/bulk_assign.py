@@ -173,9 +173,9 @@ def reset_shared_state() -> None:
 
 
 def start_worker() -> subprocess.Popen[bytes]:
-    from dashboard.celery import app
-
     from django.conf import settings
+
+    from dashboard.celery import app
 
     name = f"bench-{os.getpid()}@localhost"
     log_path = settings.VAR_DIR / "bench-bulk-assign-worker.log"
@@ -222,15 +222,14 @@ def wait_for(job_id: int, *, timeout: float) -> float:
     from dashboard.assignments import progress_counts
 
     deadline = time.monotonic() + timeout
-    last = ""
+    next_report = time.monotonic() + 10
     while time.monotonic() < deadline:
         progress = progress_counts([job_id])[job_id]
         if progress.finished:
             return time.time()
-        line = f"  {progress.settled}/{progress.total}" + (f" at {progress.rate:.1f}/s" if progress.rate else "")
-        if line != last:
-            print(line, end="\r", flush=True)
-            last = line
+        if time.monotonic() >= next_report:
+            print(f"  {progress.settled}/{progress.total}" + (f" at {progress.rate:.1f}/s" if progress.rate else ""))
+            next_report += 10
         time.sleep(0.2)
     sys.exit(f"the job did not finish within {timeout:.0f} s")
 
