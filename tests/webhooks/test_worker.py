@@ -96,6 +96,7 @@ def test_a_real_worker_registers_the_webhook_tasks_and_applies_deliveries_as_the
 def test_the_sweep_task_runs_on_a_real_worker_and_applies_what_was_left_waiting(
     client: Client, tmp_path: Path, no_enqueue: list[int]
 ) -> None:
+    celery_app.control.purge()  # an apply queued by an earlier test would get there before the sweep
     deliver(client, insert("units", unit_row()))
     WebhookDelivery.objects.update(received_at=WebhookDelivery.objects.get().received_at.replace(year=2020))
     with celery_worker(log_path=tmp_path / "worker.log"):
