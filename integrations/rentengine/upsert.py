@@ -100,6 +100,7 @@ def upsert(
     conflict = f" ON CONFLICT ({pk_column}) DO UPDATE SET {updates} WHERE {not_blocked} AND {changed} RETURNING {pk_column}"
     column_list = ", ".join(quote(c) for c in columns)
     values = list(by_key.values())
+    slots = [(f.attname, str(f.column), _default(f)) for f in fields]  # defaults computed once, not per cell
     changed_keys: list[Any] = []
     with connection.cursor() as cursor:
         for start in range(0, len(values), BATCH):
@@ -107,12 +108,17 @@ def upsert(
             if connection.vendor == "postgresql":
                 types = ", ".join(f"{quote(str(f.column))} {f.db_type(connection)}" for f in fields)
                 payload = json.dumps(
-                    [{str(f.column): row.get(f.attname, _default(f)) for f in fields} for row in chunk], default=_json_value
+                    [{column: row.get(name, default) for name, column, default in slots} for row in chunk],
+                    default=_json_value,
                 ).replace("\\u0000", "")  # PostgreSQL text can't hold NUL; one stray byte must not sink the page
                 sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM jsonb_to_recordset(%s::jsonb) AS x({types})"  # noqa: S608
                 cursor.execute(sql + conflict, [payload])
             else:
-                params = [f.get_db_prep_save(row.get(f.attname, _default(f)), connection) for row in chunk for f in fields]
+                params = [
+                    f.get_db_prep_save(row.get(name, default), connection)
+                    for row in chunk
+                    for f, (name, _, default) in zip(fields, slots, strict=True)
+                ]
                 placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
                 sql = f"INSERT INTO {table} ({column_list}) VALUES " + ", ".join([placeholder] * len(chunk))  # noqa: S608
                 cursor.execute(sql + conflict, params)
