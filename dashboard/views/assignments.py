@@ -205,8 +205,8 @@ def _controlled_job(request: HttpRequest, job_id: int) -> BulkAssignment:
 
 def _after_control(request: HttpRequest, job: BulkAssignment) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == "bulk-toast":
-        return _toast(request, job)
+    if htmx and htmx.target == "bulk-toast":  # the list's toast now follows this job (an undo is a new one)
+        return trigger_client_event(_toast(request, job), "bulk:created", {"job": job.pk})
     return redirect("assignment", job_id=job.pk)
 
 

@@ -57,6 +57,17 @@ def test_a_job_posts_each_prospect_once_and_the_mirror_shows_the_new_assignee_at
     assert row.result[0]["event_id"] == Prospect.objects.get(pk=row.prospect_id).assigned_by_event_id
 
 
+def test_the_webhook_echo_and_the_next_sync_of_the_posted_events_change_nothing(filled: SimulatorHandle, ari: User) -> None:
+    ids = maple_prospects(5, exclude_assigned_to=BO_ID)
+    job_for(ari, ids, [BO_ID])
+    drain(filled)
+    shown = {p: mirror_assignees(p) for p in ids}
+    with sim_client(filled) as client:
+        echoed = [r for p in ids for page in client.leasing_events(prospect_id=p) for r in page.records]
+    assert mirror.leasing_events_apply(echoed).changed == 0, "no flicker: the mirror already had them"
+    assert {p: mirror_assignees(p) for p in ids} == shown
+
+
 def test_prospects_already_assigned_to_exactly_those_users_are_skipped_without_a_post(filled: SimulatorHandle, ari: User) -> None:
     assigned = list(Prospect.objects.filter(assignees__user_id=ARI_ID).values_list("id", flat=True)[:3])
     assigned = [p for p in assigned if mirror_assignees(p) == {ARI_ID}]
