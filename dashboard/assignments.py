@@ -318,13 +318,13 @@ def job_progress(job: BulkAssignment) -> Progress:
 # --- control --------------------------------------------------------------------------------------
 
 
-def undo_available(job: BulkAssignment, progress: Progress, *, now: datetime | None = None) -> bool:
-    """Undo: an assignment that has ended, for 10 minutes, once."""
+def undo_available(job: BulkAssignment, progress: Progress, *, undone: bool | None = None, now: datetime | None = None) -> bool:
+    """Undo: an assignment that has ended, for 10 minutes, once (`undone`: whether it already was, if known)."""
     if job.kind != BulkAssignment.Kind.ASSIGN or not progress.finished or not progress.done or progress.ended_at is None:
         return False
     if (now or timezone.now()) - progress.ended_at > UNDO_WINDOW:
         return False
-    return not BulkAssignment.objects.filter(undo_of=job).exists()
+    return not (BulkAssignment.objects.filter(undo_of=job).exists() if undone is None else undone)
 
 
 def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:

@@ -156,13 +156,14 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
 
 def _job_context(request: HttpRequest, job: BulkAssignment) -> dict[str, Any]:
     progress = assignments.job_progress(job)
+    undo_job = BulkAssignment.objects.filter(undo_of=job).first()
     return {
         "job": job,
         "progress": progress,
         "people": _job_people(job),
         "can_control": assignments.job_can_control(request.user, job),
-        "undo_available": assignments.undo_available(job, progress),
-        "undo_job": BulkAssignment.objects.filter(undo_of=job).first(),
+        "undo_available": assignments.undo_available(job, progress, undone=undo_job is not None),
+        "undo_job": undo_job,
     }
 
 

@@ -265,12 +265,14 @@ def _finish(
     result: list[dict[str, Any]] | None = None,
     log: tuple[str, str] | None = None,
 ) -> bool:
-    """Record the outcome of this row's current attempt, unless someone settled it meanwhile (the
-    sweeper may have called a row `unknown` whose worker lost its database connection: a definite
-    answer still wins over that)."""
+    """Record the outcome of this row's current attempt, unless someone settled it meanwhile. A
+    definite answer wins over what others guessed while this worker had lost its database
+    connection: the sweeper's `unknown`, or even the reconciler's re-queue (posting it again now
+    would be the duplicate)."""
+    settled_by_others = {State.SENDING, State.UNKNOWN} | ({State.QUEUED} if state == State.DONE else set())
     with transaction.atomic():
         current = OutboxAssignment.objects.select_for_update().filter(pk=row.pk).first()
-        if current is None or current.attempts != row.attempts or current.state not in (State.SENDING, State.UNKNOWN):
+        if current is None or current.attempts != row.attempts or current.state not in settled_by_others:
             logger.info("outbox row %s was settled elsewhere (%s); not recording %s", row.pk, current and current.state, state)
             return False
         row.log = current.log
