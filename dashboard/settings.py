@@ -242,6 +242,11 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# The receiver commits deliveries on a few long-lived writer threads (one connection each).
+RENTENGINE_WEBHOOK_WRITER_THREADS = env_int("RENTENGINE_WEBHOOK_WRITER_THREADS", 4, minimum=1)
+# The sweeper applies deliveries left waiting this long (a lost apply task) and retries failed ones.
+RENTENGINE_WEBHOOK_SWEEP_AFTER_SECONDS = env_int("RENTENGINE_WEBHOOK_SWEEP_AFTER_SECONDS", 60, minimum=1)
+RENTENGINE_WEBHOOK_SWEEP_EVERY_SECONDS = env_int("RENTENGINE_WEBHOOK_SWEEP_EVERY_SECONDS", 60, minimum=1)
 # Shared limiter: requests per window, kept under RentEngine's 30 for headroom.
 RENTENGINE_RATE_LIMIT = env_int("RENTENGINE_RATE_LIMIT", 28, minimum=1)
 RENTENGINE_RATE_WINDOW_SECONDS = env_float("RENTENGINE_RATE_WINDOW_SECONDS", 5.0, minimum=0.1)
