@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Reads the change versions a page starts from before its view reads data (dashboard/live).
+    "dashboard.live.middleware.live_versions_middleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -267,6 +269,17 @@ if len(RENTENGINE_SYNC_INTERVALS) != len(env_list("RENTENGINE_SYNC_INTERVALS")):
 RENTENGINE_FULL_SYNC_EVERY = timedelta(hours=env_float("RENTENGINE_FULL_SYNC_HOURS", 24.0, minimum=0.01))
 # Simulator fault knobs are driven through this control endpoint in tests and the demo.
 RENTENGINE_SIMULATOR_PORT = env_int("RENTENGINE_SIMULATOR_PORT", 8765, minimum=1)
+
+# --- Live screens (dashboard/live, static/js/live.js) ------------------------------------------------
+# Off: pages never open an event stream and poll the versions instead (e.g. behind a proxy that
+# buffers responses whatever X-Accel-Buffering says).
+LIVE_STREAM = env_bool("LIVE_STREAM", True)
+# A comment line on an otherwise quiet stream, inside nginx's default 60 s proxy_read_timeout.
+LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
+# Without Redis, how often a web process reads the change counters for its open streams.
+LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 0.5, minimum=0.05)
+# How often a page polls the versions where no stream can be served (WSGI).
+LIVE_FALLBACK_POLL_SECONDS = env_float("LIVE_FALLBACK_POLL_SECONDS", 2.0, minimum=0.2)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
 

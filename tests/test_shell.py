@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 PUBLIC_PATHS = {"/healthz", "/webhooks/rentengine/", "/login/"}
+# Read by scripts (EventSource, fetch), for whom a redirect to the login page means nothing: a 401.
+SCRIPT_PATHS = {"/live/stream/", "/live/versions/"}
 
 
 def all_paths() -> list[str]:
@@ -35,11 +37,18 @@ def all_paths() -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", [p for p in all_paths() if p not in PUBLIC_PATHS])
+@pytest.mark.parametrize("path", [p for p in all_paths() if p not in PUBLIC_PATHS | SCRIPT_PATHS])
 def test_every_page_sends_a_stranger_to_the_login_page(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302, path
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(SCRIPT_PATHS))
+def test_what_scripts_read_answers_a_stranger_401(client: Client, path: str) -> None:
+    assert path in all_paths()
+    assert client.get(path).status_code == 401
 
 
 @pytest.mark.django_db

@@ -3,7 +3,9 @@ with its whole event timeline, and the portfolio-wide activity feed joined to sh
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_GET
 from dashboard import charts, presentation
 from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, day_end, day_start, list_template, query_without
+from dashboard.live.rows import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404
 from dashboard.people import people_names
 from dashboard.scope import account_zone, request_account
@@ -64,6 +67,29 @@ def lockboxes_filtered(account: Account, params: Params) -> tuple[QuerySet[Lockb
     return qs, f
 
 
+def _rows_decorate(boxes: list[Lockbox], zone: ZoneInfo, now: datetime) -> None:
+    for box in boxes:
+        box.pill = presentation.lockbox_state_pill(box.current_unit_id, box.last_event_at, now)  # type: ignore[attr-defined]
+        box.installed = presentation.moment(box.installed_at, zone) if box.current_unit_id else None  # type: ignore[attr-defined]
+        box.last_event = presentation.moment(box.last_event_at, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
+        box.last_event_age = presentation.age(box.last_event_at, now)  # type: ignore[attr-defined]
+
+
+def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: QuerySet[Lockbox], sort: Sort) -> HttpResponse:
+    """For an open list (live screens): its rows as they are now, deleted ones marked, and how many
+    new lockboxes match its filter."""
+    rows = list(
+        Lockbox.objects.filter(account=account, pk__in=ask.ids).select_related("current_unit").defer("raw", "current_unit__raw")
+    )
+    zone = account_zone(account)
+    _rows_decorate(rows, zone, timezone.now())
+    for box in rows:
+        box.gone = box.deleted_at is not None  # type: ignore[attr-defined]
+    new = new_count(ask, matching, sort, Lockbox.objects.filter(account=account))
+    context = live_rows_context(request, ask, rows, new) | {"lockbox_base": reverse("lockboxes"), "unit_base": reverse("units")}
+    return render_zoned(request, "lockboxes/list.html#live_rows", context, zone)
+
+
 @require_GET
 def lockbox_list(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
@@ -71,6 +97,9 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         return no_account(request, "Lockboxes")
     params = Params(request.GET)
     qs, filters = lockboxes_filtered(account, params)
+    ask = rows_ask(request, Lockbox)
+    if ask is not None:
+        return _live_rows(request, account, ask, qs, SORTS[filters["sort"]])
     template = list_template(request, "lockboxes/list.html")
     page = keyset_page(
         qs.select_related("current_unit").defer("raw", "current_unit__raw"),
@@ -80,11 +109,7 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     zone = account_zone(account)
-    for box in page.rows:
-        box.pill = presentation.lockbox_state_pill(box.current_unit_id, box.last_event_at, now)  # type: ignore[attr-defined]
-        box.installed = presentation.moment(box.installed_at, zone) if box.current_unit_id else None  # type: ignore[attr-defined]
-        box.last_event = presentation.moment(box.last_event_at, zone, presentation.SHORT_DATETIME)  # type: ignore[attr-defined]
-        box.last_event_age = presentation.age(box.last_event_at, now)  # type: ignore[attr-defined]
+    _rows_decorate(page.rows, zone, now)
     context: dict[str, Any] = {
         "title": "Lockboxes",
         "account": account,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from dashboard import presentation
 from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, day_end, day_start, distinct_values, list_template, query_without
+from dashboard.live.rows import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404
 from dashboard.people import people_in_account, people_names, person_name
 from dashboard.scope import account_zone, my_user_id, request_account
@@ -158,6 +159,9 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
     me = my_user_id(request)
     qs, filters = prospects_filtered(account, params, me)
     sort = SORTS[filters["sort"]]
+    ask = rows_ask(request, Prospect)
+    if ask is not None:
+        return _live_rows(request, account, ask, qs, sort)
     template = list_template(request, "prospects/list.html")
     rows_only = template.endswith("#rows")
     page = keyset_page(
@@ -206,6 +210,24 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
             "unit_filter": unit,
         }
     return render_zoned(request, template, context, zone)
+
+
+def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: QuerySet[Prospect], sort: Sort) -> HttpResponse:
+    """For an open list (live screens): its rows as they are now, deleted ones marked (they stay
+    where they are until the agent reloads), and how many new prospects match its filter."""
+    rows = list(
+        Prospect.objects.filter(account=account, pk__in=ask.ids)
+        .select_related("unit")
+        .only(*PROSPECT_ROW_FIELDS, "deleted_at")
+        .prefetch_related(Prefetch("assignees", to_attr="assignee_rows"))
+    )
+    names = people_names({str(a.user_id) for p in rows for a in p.assignee_rows})
+    zone = account_zone(account)
+    rows_decorate(rows, names, zone)
+    for p in rows:
+        p.gone = p.deleted_at is not None  # type: ignore[attr-defined]
+    new = new_count(ask, matching, sort, Prospect.objects.filter(account=account))
+    return render_zoned(request, "prospects/list.html#live_rows", live_rows_context(request, ask, rows, new), zone)
 
 
 PROSPECT_ROW_FIELDS = (

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from dashboard import presentation
 from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, distinct_values, list_template, query_without
+from dashboard.live.rows import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404
 from dashboard.people import people_names, person_name
 from dashboard.reference import unit_reference
@@ -133,6 +134,9 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         return no_account(request, "Units")
     params = Params(request.GET)
     qs, filters = units_filtered(account, params)
+    ask = rows_ask(request, Unit)
+    if ask is not None:
+        return _live_rows(request, account, ask, qs, SORTS[filters["sort"]])
     template = list_template(request, "units/list.html")
     page = keyset_page(qs.only(*UNIT_ROW_FIELDS), SORTS[filters["sort"]], cursor=params.data.get("after"), size=PAGE_SIZE)
     rows_decorate(account, page.rows)
@@ -159,6 +163,22 @@ def unit_list(request: HttpRequest) -> HttpResponse:
             "yes_no": YES_NO,
         }
     return render_zoned(request, template, context, account_zone(account))
+
+
+def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: QuerySet[Unit], sort: Sort) -> HttpResponse:
+    """For an open list (live screens): its rows as they are now, deleted ones marked, and how many
+    new units match its filter."""
+    rows = list(Unit.objects.filter(account=account, pk__in=ask.ids).only(*UNIT_ROW_FIELDS, "deleted_at"))
+    rows_decorate(account, rows)
+    for unit in rows:
+        unit.gone = unit.deleted_at is not None  # type: ignore[attr-defined]
+    new = new_count(ask, matching, sort, Unit.objects.filter(account=account))
+    context = live_rows_context(request, ask, rows, new) | {
+        "unit_base": reverse("units"),
+        "lockbox_base": reverse("lockboxes"),
+        "prospects_base": reverse("prospects"),
+    }
+    return render_zoned(request, "units/list.html#live_rows", context, account_zone(account))
 
 
 def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:

@@ -205,6 +205,8 @@ def _save_progress(state: SyncState, p: Pass, requests: int) -> None:
         progress=p.progress, lease_expires_at=timezone.now() + LEASE
     )
     state.progress = p.progress
+    # /sync/ follows a run page by page through its change notices (it no longer polls).
+    scopes_bump(["sync"])
 
 
 def _mode_switch(state: SyncState, mode: str, notice: str, exc: Exception) -> None:

@@ -97,7 +97,7 @@ def test_an_htmx_create_answers_with_the_toast_and_an_event_for_the_page(world, 
     job = BulkAssignment.objects.latest("pk")
     assert json.loads(response["HX-Trigger"]) == {"bulk:created": {"job": job.pk}}
     assert f"Bulk assign #{job.pk}" in response.content.decode()
-    assert 'hx-trigger="every 2s"' in response.content.decode()
+    assert 'data-live="assignments"' in response.content.decode(), "it follows the job's change notices"
 
 
 def test_a_forged_post_for_another_accounts_prospect_is_refused_and_nothing_is_written(world, ari_client: Client) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +173,7 @@ def test_progress_polls_while_running_and_reloads_the_page_when_the_job_changes_
 ) -> None:
     headers = {**HTMX, "HTTP_HX_TARGET": "job-progress"}
     running = ari_client.get(f"/assignments/{job.pk}/?was=running", **headers)
-    assert 'hx-trigger="every 2s' in running.content.decode()
+    assert 'data-live="assignments"' in running.content.decode(), "it follows the job's change notices"
     assert "0 of 2" in running.content.decode()
     OutboxAssignment.objects.filter(job_id=job.pk).update(state=State.DONE, completed_at=timezone.now())
     assert ari_client.get(f"/assignments/{job.pk}/?was=running", **headers)["HX-Refresh"] == "true"

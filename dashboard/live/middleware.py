@@ -1,0 +1,43 @@
+"""Read the change versions a page starts from before its view reads any data.
+
+A page that read its data at version 7 must not tell the browser it shows version 8: a change
+committed between the view's queries and the template would then never be fetched. So the versions
+are read here, first thing, and `{% live_body %}` writes them into the page. One small indexed
+query, only for full-page GETs of signed-in people (fragments, exports, the stream and static
+files skip it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.live.scopes import scopes_allowed
+from dashboard.scope import request_accounts
+from integrations.rentengine.changes import scope_versions
+
+SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "/login/", "/logout/")
+
+
+def live_versions_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if _is_page_request(request):
+            request.live_versions = page_versions(request)  # type: ignore[attr-defined]
+        return get_response(request)
+
+    return middleware
+
+
+def _is_page_request(request: HttpRequest) -> bool:
+    if request.method != "GET" or request.headers.get("HX-Request") or request.path.endswith(".csv"):
+        return False
+    if request.path.startswith(SKIPPED_PREFIXES):
+        return False
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated)
+
+
+def page_versions(request: HttpRequest) -> dict[str, int]:
+    """The version of every scope this person may watch, as of now."""
+    return scope_versions(scopes_allowed(a.id for a in request_accounts(request)))

@@ -1,0 +1,37 @@
+"""Which change scopes a person may watch: the mirror kinds of the accounts they may see, plus the
+operator scopes every signed-in person's screens show (/sync/, bulk-assignment progress).
+
+Scope strings are the ones `integrations.rentengine.changes` bumps: "<kind>:<account id>" and the
+plain global names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Kinds bumped per account (changes.KIND_SCOPES' values).
+ACCOUNT_KINDS = ("prospects", "units", "showings", "lockboxes", "team", "reference")
+# Bumped without an account: they carry a version number and nothing about any account's data.
+GLOBAL_SCOPES = ("sync", "assignments")
+# A page watches a handful; a long list is a forged request, not a page.
+MAX_SCOPES = 32
+
+
+def scopes_allowed(account_ids: Iterable[object]) -> set[str]:
+    """Every scope a person who may see these accounts may watch."""
+    allowed = set(GLOBAL_SCOPES)
+    for account in account_ids:
+        allowed.update(f"{kind}:{account}" for kind in ACCOUNT_KINDS)
+    return allowed
+
+
+def scopes_requested(asked: Iterable[str], allowed: set[str]) -> list[str]:
+    """The scopes asked for that are allowed, each once, in a stable order. Anything else is left
+    out silently: a page never asks for another account's scope, so there is nothing to explain."""
+    wanted: list[str] = []
+    for raw in asked:
+        for scope in raw.split(","):
+            scope = scope.strip()
+            if scope in allowed and scope not in wanted:
+                wanted.append(scope)
+    return sorted(wanted)[:MAX_SCOPES]

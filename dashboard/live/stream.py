@@ -1,0 +1,58 @@
+"""The event stream one page reads: a `hello` with the current versions of its scopes, then a
+`changed` notice whenever one of them moves, and a comment line as heartbeat when nothing else was
+sent for a while (proxies drop idle connections; browsers notice a dead one).
+
+    retry: 2000
+    event: hello
+    data: {"versions": {"prospects:6ecc…": 41, "sync": 7}}
+
+    event: changed
+    data: {"prospects:6ecc…": 42}
+
+    : keep-alive
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from dashboard.live.hub import hub_for_loop, versions_read
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), sort_keys=True)}\n\n"
+
+
+async def notices(scopes: list[str], *, heartbeat: float, retry_ms: int) -> AsyncIterator[str]:
+    """The stream's text. Ends only by cancellation: Django cancels it when the client goes away
+    (ASGIHandler listens for http.disconnect), and the `finally` gives the listener back."""
+    hub = hub_for_loop()
+    listener = hub.join(scopes)
+    try:
+        known = await versions_read(scopes)
+        yield f"retry: {retry_ms}\n" + sse("hello", {"versions": known})
+        last_sent = time.monotonic()
+        while True:
+            wait = max(0.0, heartbeat - (time.monotonic() - last_sent))
+            try:
+                news = await asyncio.wait_for(listener.queue.get(), timeout=wait)
+            except TimeoutError:
+                # In Redis mode a lost publish would go unnoticed: the heartbeat reads the counters.
+                news = await versions_read(scopes) if hub.mode == "redis" else {}
+            while not listener.queue.empty():  # a burst of bumps becomes one notice
+                for scope, version in listener.queue.get_nowait().items():
+                    news[scope] = max(version, news.get(scope, 0))
+            fresh = {scope: version for scope, version in news.items() if version > known.get(scope, 0)}
+            if fresh:
+                known.update(fresh)
+                yield sse("changed", fresh)
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= heartbeat:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+    finally:
+        hub.leave(listener)
