@@ -36,6 +36,7 @@ from integrations.rentengine.client import SLOT_TIMEOUTS, MalformedResponse, Ren
 from integrations.rentengine.limiter import Lane
 from integrations.rentengine.models import LeasingEvent, OutboxAssignment, Prospect, ProspectAssignee
 from integrations.rentengine.records import LeasingEventRecord, to_uuid_list
+from integrations.rentengine.webhook_apply import appliers_serialize
 
 logger = logging.getLogger(__name__)
 
@@ -333,13 +334,14 @@ def _covers_release_committed(lead: OutboxAssignment) -> None:
 def _mirror_apply(records: Sequence[LeasingEventRecord]) -> None:
     """Show the new assignees at once (the webhook echo and the next sync then change nothing).
     Best effort: the outcome is already recorded, and webhooks and syncs converge on the same state.
-    A webhook applier writing the same prospect can make PostgreSQL pick this transaction as a
-    deadlock victim; once more usually goes through."""
+    One writer at a time with the webhook appliers (they refresh the same prospects); should another
+    writer still make PostgreSQL pick this transaction as a deadlock victim, once more goes through."""
     if not records:
         return
     for attempt in (1, 2):
         try:
             with transaction.atomic():
+                appliers_serialize()
                 applied = mirror.leasing_events_apply(records)
                 if applied.changed:
                     changes.mirror_changed("leasing_events", applied.accounts)
