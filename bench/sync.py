@@ -109,7 +109,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-P", "prefork", "-c", "2", "-l", "warning",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-sync-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, start_new_session=True,
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(3)  # the worker connects and declares its queue; messages sent earlier would wait anyway
     return worker
