@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,18 +33,23 @@ logger = logging.getLogger(__name__)
 _db = ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-db")
 
 
-def _read(scopes: list[str]) -> dict[str, int]:
+def _closing[T](fn: Callable[[], T]) -> T:
     try:
-        return scope_versions(scopes)
+        return fn()
     finally:
         connection.close()
+
+
+async def db_call[T](fn: Callable[[], T]) -> T:
+    """Run a (small) ORM read off the event loop, on a live-db thread, closing its connection after."""
+    return await asyncio.get_running_loop().run_in_executor(_db, _closing, fn)
 
 
 async def versions_read(scopes: Iterable[str]) -> dict[str, int]:
     wanted = list(scopes)
     if not wanted:
         return {}
-    return await asyncio.get_running_loop().run_in_executor(_db, _read, wanted)
+    return await db_call(lambda: scope_versions(wanted))
 
 
 @dataclass(eq=False)

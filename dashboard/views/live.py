@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.handlers.asgi import ASGIRequest
@@ -19,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboard.live.alerts import code_alerts, cursor_next
+from dashboard.live.hub import db_call
 from dashboard.live.scopes import scopes_allowed, scopes_requested
 from dashboard.live.stream import notices
 from dashboard.models import accounts_for_user
@@ -45,7 +45,7 @@ async def live_stream(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse("Sign in again to get live updates.", status=401, content_type="text/plain")
     if not can_stream(request):
         return HttpResponse(status=204)  # the page polls /live/versions/ instead
-    account_ids = await sync_to_async(lambda: [a.id for a in accounts_for_user(user)])()
+    account_ids = await db_call(lambda: [a.id for a in accounts_for_user(user)])
     scopes = scopes_requested(request.GET.getlist("s"), scopes_allowed(account_ids))
     response = StreamingHttpResponse(
         notices(scopes, heartbeat=settings.LIVE_HEARTBEAT_SECONDS, retry_ms=RETRY_MS), content_type="text/event-stream"
