@@ -1,0 +1,119 @@
+"""In Chromium against uvicorn, with the mirror changed the way workers change it (apply, then bump
+the scope's version): the "N new · show" pill instead of moving rows, the lockbox-code alert, a
+hidden tab that lets go of its stream and catches up when shown, /sync/ following a run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from integrations.rentengine import changes, mirror
+from integrations.rentengine.models import SyncState
+from integrations.rentengine.records import LockboxEventRecord, parse_record
+from tests.dashboard.conftest import LOCKBOX_MAPLE, MAPLE, World, event_record, prospect_record, stamp
+from tests.e2e.test_screens import log_in
+from tests.support.uvicorn import UvicornServer, running_uvicorn
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[UvicornServer]:
+    with running_uvicorn(log_path=tmp_path / "uvicorn.log", LIVE_POLL_SECONDS="0.1") as web:
+        yield web
+
+
+def live_page(page: Page, server: UvicornServer, path: str) -> None:
+    page.set_viewport_size({"width": 1360, "height": 900})
+    log_in(page, server.url, next_path=path)
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+
+
+def set_hidden(page: Page, hidden: bool) -> None:
+    """What the browser does when the tab goes to the background (headless Chromium never does)."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+            Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible", configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_a_new_matching_prospect_raises_a_pill_and_the_list_moves_only_when_asked(
+    page: Page, server: UvicornServer, world: World
+) -> None:
+    live_page(page, server, "/prospects/")
+    rows = page.locator("#rows tr[data-id]")
+    expect(rows).to_have_count(4)
+    first = rows.first.get_attribute("id")
+
+    mirror.prospects_apply([prospect_record(12350, MAPLE, "Newt Newcomer", created_at=stamp(timezone.now()))])
+    changes.mirror_changed("prospects", [MAPLE])
+    pill = page.locator("#list-notices .live-pill")
+    expect(pill).to_have_text("1 new · show")
+    expect(rows).to_have_count(4)
+    assert rows.first.get_attribute("id") == first, "nothing moved under the cursor"
+
+    pill.click()
+    expect(page.locator("#prospect-12350")).to_be_visible()
+    expect(rows).to_have_count(5)
+    expect(page.locator("#list-notices .live-pill")).to_have_count(0)
+
+
+def test_a_code_for_a_unit_with_no_showing_today_raises_a_distinct_alert(page: Page, server: UvicornServer, world: World) -> None:
+    live_page(page, server, "/units/")
+    code = {"id": "0b9c1e5e-3333-4bbb-8ccc-000000000009", "lockbox_id": LOCKBOX_MAPLE, "event_type": "Generate Code",
+            "unit_id": "3319", "account_id": MAPLE, "created_at": stamp(timezone.now()), "metadata": {"created_for": "Vic Visitor"}}  # fmt: skip
+    mirror.lockbox_events_apply([parse_record(LockboxEventRecord, code)])
+    changes.mirror_changed("lockbox_events", [MAPLE])
+    alert = page.locator("#live-alerts .live-alert")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("no showing today")
+    expect(alert).to_contain_text("Vic Visitor")
+    expect(alert).to_have_attribute("role", "alert")
+
+    page.goto(f"{server.url}/prospects/")
+    expect(page.locator("#live-alerts .live-alert"), "an alert not dismissed follows to the next page").to_have_count(1)
+    page.locator("#live-alerts [data-dismiss-alert]").click()
+    expect(page.locator("#live-alerts .live-alert")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+    expect(page.locator("#live-alerts .live-alert"), "dismissed means gone").to_have_count(0)
+
+
+def test_a_hidden_tab_lets_go_of_its_stream_and_catches_up_when_shown(page: Page, server: UvicornServer, world: World) -> None:
+    live_page(page, server, "/prospects/")
+    row = page.locator("#prospect-12345")
+    set_hidden(page, True)
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "paused")
+
+    mirror.leasing_events_apply([event_record(9, 12345, "Contacted, Awaiting Information", timezone.now())])
+    changes.mirror_changed("leasing_events", [MAPLE])
+    page.wait_for_timeout(1500)
+    expect(row, "no stream while hidden, so nothing changed").not_to_contain_text("Contacted")
+
+    set_hidden(page, False)
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+    expect(row).to_contain_text("Contacted, Awaiting Information")
+    expect(row).to_have_class(re.compile("live-flash"))
+
+
+def test_sync_progress_reaches_the_sync_page_without_polling(page: Page, server: UvicornServer, world: World) -> None:
+    live_page(page, server, "/sync/")
+    assert page.locator("#sync-live").get_attribute("hx-trigger") == "live"
+    now = timezone.now()
+    SyncState.objects.update_or_create(
+        resource="prospects",
+        defaults={"run_id": "6ecca3ec-0000-4000-8000-0000000000ff", "run_kind": "full", "run_started_at": now,
+                  "lease_expires_at": now + timedelta(minutes=5), "progress": {"pages": 7, "seen": 700}},
+    )  # fmt: skip
+    changes.scopes_bump(["sync"])
+    expect(page.locator("#sync-prospects")).to_contain_text("page 7")
