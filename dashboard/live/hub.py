@@ -1,6 +1,6 @@
 """One listener per web process serves every open stream in it.
 
-With Redis (REDIS_URL set) the hub keeps one pub/sub subscription on `changes.CHANNEL`, whatever the
+With Redis (REDIS_URL set) the hub keeps one pub/sub subscription on `changes.channel()`, whatever the
 number of open pages; without Redis (embedded mode) it reads the counters of every scope an open
 stream watches, once per LIVE_POLL_SECONDS, in one query. If Redis goes away the hub polls the
 counters until it can subscribe again, so screens stay live through a Redis restart.
@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from integrations.rentengine.changes import CHANNEL, scope_versions
+from integrations.rentengine.changes import channel, scope_versions
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Hub:
         client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30)
         pubsub = client.pubsub()
         try:
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel())
             self.mode, self._backoff = "redis", 1.0
             # Bumps published before the subscription took are only in the counters.
             await self._poll_once()

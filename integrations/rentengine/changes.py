@@ -3,7 +3,8 @@
 Scopes are small strings: "<kind>:<account id>" for mirror data ("prospects:6ecc…", "units:…",
 "showings:…", "lockboxes:…") and plain names for operator state ("sync", "assignments"). Counters
 live in the database (so embedded mode works); with Redis configured, each bump is also published
-on one channel so open pages hear of it at once instead of polling the counters.
+on one channel (per database: `channel()`) so open pages hear of it at once instead of polling the
+counters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from integrations.rentengine.models import ScopeVersion
 logger = logging.getLogger(__name__)
 
 CHANNEL = "leasing-desk:changes"
+
+
+def channel() -> str:
+    """The pub/sub channel of this deployment's counters: `CHANNEL:<database name>`.
+
+    Redis pub/sub ignores the database number in REDIS_URL (channels are server-wide), so two
+    deployments, or two test runs, sharing one Redis server would otherwise hear each other's
+    versions, and a page told "v57" by another database's counter would then ignore its own "v4".
+    The counters live in the database, so the database names the channel."""
+    return f"{CHANNEL}:{connection.settings_dict['NAME']}"
 
 # Which screen scopes a change to a mirror table touches.
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
@@ -79,7 +90,7 @@ def _publish(versions: dict[str, int]) -> None:
         return
     try:
         client = _redis()
-        client.publish(CHANNEL, json.dumps(versions))
+        client.publish(channel(), json.dumps(versions))
     except Exception as exc:  # a lost notice only delays a screen until its next version check
         logger.warning("could not publish change notice: %s", exc)
 
