@@ -24,6 +24,7 @@ import heapq
 import itertools
 import random
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,9 @@ class WebhookSender:
             "old_record": webhook_record(table, old_record),
             "schema": "public",
         }
-        message_id = "msg_" + "".join(self._rng.choices("0123456789abcdefghijklmnopqrstuvwxyz", k=24))
+        # Unique across runs, as QStash's ids are: a receiver remembers the ids it has stored, and a
+        # seeded id sequence made every webhook of a restarted demo (same database) a "duplicate".
+        message_id = "msg_" + uuid.uuid4().hex[:24]
         row = record or old_record or {}
         message = Message(message_id, table, kind, row.get("id"), json_bytes(payload))
         delay = 0.0
