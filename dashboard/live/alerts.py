@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from dashboard import presentation
 from dashboard.listing import day_end, day_start
@@ -21,8 +21,11 @@ from dashboard.scope import account_zone
 from integrations.rentengine import vocabulary
 from integrations.rentengine.models import Account, LeasingEvent, LockboxEvent, Showing
 
-# A code made longer ago than this is history when it reaches us (a backfill, a late sync), not news.
+# News, not history: a code generated within RECENT, that reached the mirror within FRESH of being
+# generated (a webhook takes seconds, an incremental sync a minute or two; a backfill of older
+# codes, or the first sync of a new install, raises nothing).
 RECENT = timedelta(hours=2)
+FRESH = timedelta(minutes=10)
 OVERLAP = timedelta(seconds=30)
 MAX_ALERTS = 10
 ALERT_FIELDS = ("id", "account_id", "lockbox__id", "lockbox__serial_number", "unit__id", "unit__address", "unit_id",
@@ -62,6 +65,7 @@ def code_alerts(accounts: list[Account], *, since: datetime, now: datetime, keep
     events = (
         LockboxEvent.objects.alive()
         .filter(seen, account__in=accounts, event_type=vocabulary.LockboxEventType.GENERATE_CODE, created_at__gte=now - RECENT)
+        .filter(synced_at__lte=F("created_at") + FRESH)
         .exclude(unit_id=None)
         .select_related("lockbox", "unit")
         .only(*ALERT_FIELDS)

@@ -80,7 +80,7 @@
     var stamp = indicator.querySelector(".live-updated");
     if (!stamp) return;
     var now = new Date();
-    stamp.textContent = "updated " + now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    stamp.textContent = "updated " + now.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
     stamp.setAttribute("datetime", now.toISOString());
   }
 
@@ -421,19 +421,43 @@
           alertBox.prepend(alert);
           htmx.process(alert);
         });
-        store(OPEN_KEY, openAlertIds());
+        alertsStack();
       })
       .catch(function () { /* the next notice asks again */ });
   }
 
+  // The newest few show in full; the rest wait behind one line, so alerts never bury the page.
+  var ALERTS_SHOWN = 2;
+
+  function alertsStack() {
+    if (!alertBox) return;
+    var alerts = alertBox.querySelectorAll(".live-alert");
+    alerts.forEach(function (alert, n) { alert.hidden = n >= ALERTS_SHOWN; });
+    var more = alertBox.querySelector(".live-alerts-more");
+    if (alerts.length > ALERTS_SHOWN) {
+      if (!more) {
+        more = document.createElement("div");
+        more.className = "live-alerts-more";
+        more.innerHTML = '<span></span> <button type="button" class="link" data-dismiss-alert="all">Dismiss all</button>';
+        alertBox.appendChild(more);
+      }
+      var hidden = alerts.length - ALERTS_SHOWN;
+      more.querySelector("span").textContent = "and " + hidden + " more like " + (hidden === 1 ? "it" : "them");
+    } else if (more) {
+      more.remove();
+    }
+    store(OPEN_KEY, openAlertIds());
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss-alert]");
-    if (!button) return;
-    var alert = button.closest("[data-alert-id]");
-    if (!alert) return;
-    store(DISMISSED_KEY, stored(DISMISSED_KEY).concat([alert.dataset.alertId]));
-    alert.remove();
-    store(OPEN_KEY, openAlertIds());
+    if (!button || !alertBox) return;
+    var gone = button.getAttribute("data-dismiss-alert") === "all"
+      ? Array.prototype.slice.call(alertBox.querySelectorAll(".live-alert"))
+      : [button.closest("[data-alert-id]")].filter(Boolean);
+    store(DISMISSED_KEY, stored(DISMISSED_KEY).concat(gone.map(function (a) { return a.dataset.alertId; })));
+    gone.forEach(function (a) { a.remove(); });
+    alertsStack();
   });
 
   // --- start ------------------------------------------------------------------------------------

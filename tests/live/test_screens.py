@@ -152,6 +152,7 @@ def test_a_code_for_a_unit_with_no_showing_that_day_raises_an_alert_for_its_acco
         code(1, LOCKBOX_MAPLE, "3319", MAPLE),  # 3319 has no showing today: alert
         code(2, LOCKBOX_MAPLE, "3318", MAPLE),  # 3318 has one at 3 pm: fine
         code(3, LOCKBOX_MAPLE, "3319", MAPLE, ago=timedelta(hours=5)),  # old news arriving late: no alert
+        code(4, LOCKBOX_MAPLE, "3319", MAPLE, ago=timedelta(minutes=30)),  # a backfill's, not a webhook's: no alert
     ])  # fmt: skip
     assert alert_ids(ari_client, since=since) == ["0b9c1e5e-3333-4bbb-8ccc-000000000001"]
     html = ari_client.get("/live/alerts/", {"since": since}).content.decode()
