@@ -8,7 +8,8 @@
 //   matching rows are announced by an "N new · show" pill instead of moving the list.
 // - data-live-mode="notify": a list that can't be patched row by row; if its text changed, a pill
 //   offers the new version ("Updated · show").
-// - otherwise: swapped in place (with a highlight) when its text changed.
+// - otherwise: swapped in place (with a highlight) when its text changed. A wrapper around a page's
+//   content carries hx-disinherit="*", so the links inside it don't inherit its hx-select/hx-target.
 // The dot in the top bar says live / reconnecting / offline, with the time the page last caught up.
 // The page knows the versions it was rendered from (body[data-live-versions]); after a reconnect the
 // stream's "hello" brings the current ones and only what moved is refetched. A server that can't hold

@@ -117,3 +117,16 @@ def test_sync_progress_reaches_the_sync_page_without_polling(page: Page, server:
     )  # fmt: skip
     changes.scopes_bump(["sync"])
     expect(page.locator("#sync-prospects")).to_contain_text("page 7")
+
+
+def test_a_prospect_page_swaps_in_its_new_state_and_its_own_links_still_work(page: Page, server: UvicornServer, world: World) -> None:
+    live_page(page, server, "/prospects/12345/")
+    mirror.leasing_events_apply([event_record(9, 12345, "Contacted, Awaiting Information", timezone.now())])
+    changes.mirror_changed("leasing_events", [MAPLE])
+    expect(page.locator("h1")).to_contain_text("Contacted, Awaiting Information")
+    expect(page.locator("#prospect-live")).to_have_class(re.compile("live-flash"))
+    expect(page.locator("#timeline")).to_contain_text("Contacted, Awaiting Information")
+
+    # The live wrapper's hx-select must not leak into the links inside it (hx-disinherit).
+    page.locator("#timeline").get_by_role("link", name="Assignments").click()
+    expect(page.locator("#timeline .tl-item")).to_have_count(2)
