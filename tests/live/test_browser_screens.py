@@ -119,7 +119,9 @@ def test_sync_progress_reaches_the_sync_page_without_polling(page: Page, server:
     expect(page.locator("#sync-prospects")).to_contain_text("page 7")
 
 
-def test_a_prospect_page_swaps_in_its_new_state_and_its_own_links_still_work(page: Page, server: UvicornServer, world: World) -> None:
+def test_a_prospect_page_swaps_in_its_new_state_and_its_own_links_still_work(
+    page: Page, server: UvicornServer, world: World
+) -> None:
     live_page(page, server, "/prospects/12345/")
     mirror.leasing_events_apply([event_record(9, 12345, "Contacted, Awaiting Information", timezone.now())])
     changes.mirror_changed("leasing_events", [MAPLE])
