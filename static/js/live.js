@@ -131,7 +131,13 @@
     var el = event.detail.elt;
     if (!el || !el.hasAttribute || !el.hasAttribute("data-live")) return;
     el._liveBusy = false;
-    if (el.hasAttribute("data-live-rows") && event.detail.successful) rowsPatch(el, event.detail.xhr.responseText);
+    if (event.detail.successful) {
+      el._liveFailures = 0;
+      if (el.hasAttribute("data-live-rows")) rowsPatch(el, event.detail.xhr.responseText);
+    } else if ((el._liveFailures = (el._liveFailures || 0) + 1) <= 3) {
+      // The page keeps what it shows, and asks again a little later (PRODUCT 4.3).
+      setTimeout(function () { pending.add(el); if (!batchTimer) batchTimer = setTimeout(flush, BATCH_MS); }, 2000 * el._liveFailures);
+    }
     if (el._liveAgain) {
       el._liveAgain = false;
       pending.add(el);
@@ -166,6 +172,9 @@
   }
 
   function rowsPatch(el, html) {
+    // An answer for a list the person has meanwhile left (another filter swapped the results in)
+    // says nothing about the list on screen now.
+    if (!document.body.contains(el)) return;
     var answer = document.createElement("template");
     answer.innerHTML = html;
     answer.content.querySelectorAll("#live-rows > [id]").forEach(function (fresh) {
@@ -203,6 +212,10 @@
     if (!el || !el.hasAttribute || !el.hasAttribute("data-live") || el.hasAttribute("data-live-rows")) return;
     if (event.detail.xhr.status !== 200 || !event.detail.shouldSwap) return;
     var target = event.detail.target;
+    if (!document.body.contains(el) || !document.body.contains(target)) { // left meanwhile: not about this page
+      event.detail.shouldSwap = false;
+      return;
+    }
     if (el._liveShow) { // the person asked for it: swap whatever it is
       el._liveShow = false;
       noticeClear(el);
