@@ -188,6 +188,9 @@ class Command(BaseCommand):
                 f"  RentEngine: the local simulator on port {options['simulator_port']} "
                 f"({options['size']} data, {options['activity']} changes a minute)"
             )
+            if options["activity"]:
+                # Its changes arrive as webhooks and reach open pages live (the dot in the top bar).
+                self.stdout.write("  Live:      open Prospects and watch: changed rows light up, new ones wait behind a pill")
         else:
             self.stdout.write(f"  RentEngine: {settings.RENTENGINE_BASE_URL}")
         self.stdout.write(f"  Press Ctrl-C to stop everything.\n{line}\n")
