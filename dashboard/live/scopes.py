@@ -13,8 +13,8 @@ from collections.abc import Iterable
 ACCOUNT_KINDS = ("prospects", "units", "showings", "lockboxes", "team", "reference")
 # Bumped without an account: they carry a version number and nothing about any account's data.
 GLOBAL_SCOPES = ("sync", "assignments")
-# A page watches a handful; a long list is a forged request, not a page.
-MAX_SCOPES = 32
+# A page watches a handful, plus one alerts scope per account: a bound, not a budget.
+MAX_SCOPES = 256
 
 
 def scopes_allowed(account_ids: Iterable[object]) -> set[str]:

@@ -8,6 +8,7 @@ import json
 
 from django import template
 from django.conf import settings
+from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,10 +24,13 @@ def live_body(context: template.Context) -> str:
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return ""
-    versions = getattr(request, "live_versions", None)
-    if versions is None:  # a page the middleware skipped (e.g. an error page): read now
-        versions = page_versions(request)
-    alert_scopes = " ".join(sorted(f"lockboxes:{a.id}" for a in request_accounts(request)))
+    try:
+        versions = getattr(request, "live_versions", None)
+        if versions is None:  # a page the middleware skipped (e.g. an error page): read now
+            versions = page_versions(request)
+        alert_scopes = " ".join(sorted(f"lockboxes:{a.id}" for a in request_accounts(request)))
+    except DatabaseError:  # an error page while the database is away: no live updates on it
+        return ""
     return format_html(
         ' data-live-stream="{}" data-live-versions-url="{}" data-live-alerts-url="{}" data-live-versions="{}"'
         ' data-live-alerts="{}" data-live-poll="{}" data-live-now="{}"',
