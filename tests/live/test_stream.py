@@ -202,3 +202,22 @@ def test_with_streaming_switched_off_asgi_answers_204_too(client: Client, ari: U
         assert start["status"] == 204
 
     run(scenario)
+
+
+def test_with_redis_away_the_hub_polls_the_counters_and_notices_still_arrive(
+    client: Client, ari: User, settings: LazySettings
+) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:1/15"  # nothing listens there
+    settings.LIVE_POLL_SECONDS = 0.05
+    cookie = session_cookie(client, ari)
+
+    async def scenario() -> None:
+        stream = Stream(f"s={MAPLE_PROSPECTS}", cookie)
+        await stream.start()
+        await stream.event()
+        await bump(MAPLE_PROSPECTS)
+        assert await stream.event(timeout=10) == ("changed", {MAPLE_PROSPECTS: 1})
+        assert hub_for_loop().mode == "polling"
+        await stream.close()
+
+    run(scenario)
