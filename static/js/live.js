@@ -36,7 +36,6 @@
   var failures = 0;
   var pollTimer = null;
   var retryTimer = null;
-  var state = "";
 
   function parseJSON(text) {
     try { return JSON.parse(text || "null"); } catch (e) { return null; }
@@ -66,7 +65,6 @@
 
   function setState(next, title) {
     if (!indicator) return;
-    state = next;
     indicator.dataset.state = next;
     indicator.dataset.mode = mode;
     indicator.title = title || (next === "live" && mode === "poll"
