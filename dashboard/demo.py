@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, models, transaction
 
-from dashboard.models import TeamMember
+from dashboard.models import BulkAssignment, TeamMember
+from integrations.rentengine import models as rentengine
 from integrations.rentengine.models import Account
 
 DEMO_USERNAME = "manager"
@@ -36,6 +37,44 @@ def demo_people_ensure(*, simulator_url: str | None = None) -> TeamMember:
         if people is not None:
             _simulator_people_apply(manager, people, password)
     return manager
+
+
+# What one simulator run leaves behind. The simulator is a fresh RentEngine each time it starts (its
+# state lives in memory), and rows it creates while running get ids a new run hands out again, to
+# other people: the demo forgets the last run's copy. Accounts, people, names given to RentEngine
+# users and saved views stay.
+RUN_TABLES: tuple[type[models.Model], ...] = (
+    rentengine.ProspectAssignee,
+    rentengine.Unit,
+    rentengine.UnitAvailability,
+    rentengine.Prospect,
+    rentengine.LeasingEvent,
+    rentengine.Showing,
+    rentengine.Lockbox,
+    rentengine.LockboxEvent,
+    rentengine.LockboxInstallation,
+    rentengine.Subteam,
+    rentengine.PrescreeningTemplate,
+    rentengine.MultifamilyProperty,
+    rentengine.Floorplan,
+    rentengine.SyncState,
+    rentengine.SyncRun,
+    rentengine.SyncSighting,
+    rentengine.SyncMiss,
+    rentengine.WebhookDelivery,
+    rentengine.OutboxAssignment,
+    BulkAssignment,
+)
+
+
+def demo_mirror_forget() -> int:
+    """Empty the previous demo run's mirror, sync state, deliveries and jobs; returns rows removed."""
+    removed = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in RUN_TABLES:  # dependants first (assignees before prospects)
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608 - model metadata
+            removed += max(cursor.rowcount, 0)
+    return removed
 
 
 def demo_agent_usernames() -> list[str]:

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_agent_usernames, demo_people_ensure
+from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_agent_usernames, demo_mirror_forget, demo_people_ensure
 
 _PR_SET_PDEATHSIG = 1
 
@@ -72,6 +72,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
 
+        if use_simulator:
+            removed = demo_mirror_forget()
+            if removed:
+                self.stdout.write(
+                    f"Forgot the last demo run's copy of RentEngine ({removed:,} rows): the simulator starts afresh."
+                )
         self.stdout.write(f"Starting {', '.join(child.name for child in children)}...")
         for child in children:
             self._start(child, env)

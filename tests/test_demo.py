@@ -1,0 +1,48 @@
+"""`make demo` starts a fresh simulator each time: the last run's copy of RentEngine is forgotten,
+the people and their settings are kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from dashboard.demo import demo_mirror_forget
+from integrations.rentengine import mirror
+from integrations.rentengine.models import Account, Prospect, ProspectAssignee, RentEngineUser, SyncState
+from integrations.rentengine.records import LeasingEventRecord, ProspectRecord, parse_record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_demo_run_forgets_the_last_runs_mirror_but_keeps_people_and_names(maple: Account, ari) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2026, 11, 1, tzinfo=UTC).isoformat()
+    mirror.prospects_apply(
+        [parse_record(ProspectRecord, {"id": 7, "account_id": str(maple.id), "name": "Old Run", "created_at": at})]
+    )
+    mirror.leasing_events_apply(
+        [
+            parse_record(
+                LeasingEventRecord,
+                {
+                    "id": 1,
+                    "prospect_id": 7,
+                    "event_type": "Assign to User",
+                    "created_at": at,
+                    "context": {"assignedToUserIds": [str(ari.team_member.rentengine_user_id)]},
+                },
+            )
+        ]
+    )
+    RentEngineUser.objects.filter(id=ari.team_member.rentengine_user_id).update(name="Ari A.")
+    SyncState.objects.create(resource="prospects", last_outcome="ok")
+    assert ProspectAssignee.objects.exists()
+
+    assert demo_mirror_forget() >= 4
+
+    assert not Prospect.objects.exists()
+    assert not ProspectAssignee.objects.exists()
+    assert not SyncState.objects.exists()
+    assert Account.objects.filter(pk=maple.pk).exists()
+    assert ari.team_member.accounts.filter(pk=maple.pk).exists()
+    assert RentEngineUser.objects.get(id=ari.team_member.rentengine_user_id).name == "Ari A."
