@@ -23,12 +23,12 @@ import collections
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from support import free_port, postgres_bench_database, simulator_start
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,43 +40,6 @@ MANAGER_ID = "1259ef6e-61ee-42cb-b6bd-7fe547569d7c"  # Morgan, the token's owner
 TARGET_ID = "2a1f0c3e-1111-4aaa-8bbb-000000000001"  # Priya, a Maple agent
 REFERENCE = re.compile(r"bulk #\d+-\d+(?!\d)")
 SIZES = {"small": (100, "small"), "medium": (1000, "medium")}  # prospects assigned, simulator size
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scratch_database_url(name: str) -> str:
-    admin = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    parsed = urlparse(admin)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("bench/bulk_assign.py runs the outbox on PostgreSQL: set DATABASE_URL to a PostgreSQL URL")
-    import psycopg
-
-    with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def start_simulator(size: str, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "rentengine_simulator", "--port", str(port), "--size", size, "--seed", "42",
-         "--token", TOKEN, "--rate-limit", "30/5s", "--activity", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    deadline = time.monotonic() + 300
-    for line in iter(process.stdout.readline, b""):
-        if b"ready on" in line:
-            print("  " + line.decode().strip()[:160])
-            return process
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    sys.exit("the simulator did not start")
 
 
 def control(port: int, method: str, path: str, **kwargs: object) -> dict:
@@ -95,13 +58,13 @@ def main() -> None:
 
     print(f"== bulk-assign benchmark: {prospects} prospects")
     port = free_port()
-    simulator = start_simulator(sim_size, port)
+    simulator = simulator_start(size=sim_size, port=port, token=TOKEN)
     worker = None
     try:
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-                "DATABASE_URL": scratch_database_url("leasing_bench_bulk"),
+                "DATABASE_URL": postgres_bench_database("bulk", required_by="bench/bulk_assign.py"),
                 "RENTENGINE_BASE_URL": f"http://127.0.0.1:{port}/api/public/v1",
                 "RENTENGINE_API_TOKEN": TOKEN,
                 "LOG_LEVEL": "WARNING",

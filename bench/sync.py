@@ -22,17 +22,14 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
+from support import ROOT, free_port, postgres_bench_database, simulator_start
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TOKEN = "bench-sync-token"  # the simulator's only token: a local process, not a secret
 SIMULATOR_LIMIT_PER_S = 30 / 5
@@ -69,40 +66,6 @@ print(json.dumps({
     "failed": sorted(n for n, s in states.items() if s.last_outcome != "ok"),
 }))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scratch_database_url(name: str) -> str:
-    admin = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    parsed = urlparse(admin)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("bench/sync.py measures ingest into PostgreSQL: set DATABASE_URL to a PostgreSQL URL")
-    import psycopg
-
-    with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def start_simulator(size: str, port: int, rate_limit: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "rentengine_simulator", "--port", str(port), "--size", size, "--seed", "42",
-         "--token", TOKEN, "--rate-limit", rate_limit, "--activity", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    for line in iter(process.stdout.readline, b""):
-        if b"ready on" in line:
-            print("  " + line.decode().strip()[:150])
-            return process
-    process.kill()
-    sys.exit("the simulator did not start")
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -158,9 +121,9 @@ def main() -> None:
 
     print(f"== sync benchmark, {args.size} dataset")
     port = free_port()
-    simulator = start_simulator(args.size, port, "30/5s")
+    simulator = simulator_start(size=args.size, port=port, token=TOKEN)
     try:
-        env = {**base_env, "DATABASE_URL": scratch_database_url("leasing_bench_sync"),
+        env = {**base_env, "DATABASE_URL": postgres_bench_database("sync", required_by="bench/sync.py"),
                "RENTENGINE_BASE_URL": f"http://127.0.0.1:{port}/api/public/v1"}  # fmt: skip
         limited = run_sync(env, port, "rate-limited full sync")
         time.sleep(5)  # let the simulator's window empty, as between two nightly passes
@@ -170,9 +133,9 @@ def main() -> None:
         simulator.wait()
 
     port = free_port()
-    simulator = start_simulator(args.size, port, "off")
+    simulator = simulator_start(size=args.size, port=port, token=TOKEN, rate_limit="off")
     try:
-        env = {**base_env, "DATABASE_URL": scratch_database_url("leasing_bench_ingest"),
+        env = {**base_env, "DATABASE_URL": postgres_bench_database("ingest", required_by="bench/sync.py"),
                "RENTENGINE_BASE_URL": f"http://127.0.0.1:{port}/api/public/v1", "RENTENGINE_RATE_LIMIT": "100000",
                "RENTENGINE_RATE_WINDOW_SECONDS": "1"}  # fmt: skip
         unlimited = run_sync(env, port, "unlimited ingest")

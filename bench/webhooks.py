@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from support import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "webhooks.json"
 PYTHON = sys.executable
@@ -84,12 +86,6 @@ def database_prepare(url: str, env: dict[str, str]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES_EMPTIED)} RESTART IDENTITY CASCADE")
         conn.execute("VACUUM ANALYZE rentengine_webhookdelivery")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def asgi_application() -> Any:
