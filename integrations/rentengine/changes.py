@@ -33,6 +33,7 @@ def channel() -> str:
     The counters live in the database, so the database names the channel."""
     return f"{CHANNEL}:{connection.settings_dict['NAME']}"
 
+
 # Which screen scopes a change to a mirror table touches.
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "units": ("units",),
