@@ -1,0 +1,43 @@
+"""`{% load rows %}`: list rows and timeline rows rendered by `dashboard.markup` (one tag per list
+instead of a template node per value: see that module for why)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+
+from dashboard import markup
+
+register = template.Library()
+
+
+@register.simple_tag
+def prospect_rows(rows: Iterable[Any]) -> SafeString:
+    return mark_safe("".join(markup.prospect_row(p) for p in rows))  # noqa: S308 - markup escapes every value
+
+
+@register.simple_tag
+def unit_rows(rows: Iterable[Any]) -> SafeString:
+    bases = {"unit_base": reverse("units"), "lockbox_base": reverse("lockboxes"), "prospects_base": reverse("prospects")}
+    return mark_safe("".join(markup.unit_row(u, **bases) for u in rows))  # noqa: S308 - markup escapes every value
+
+
+@register.simple_tag
+def lockbox_rows(rows: Iterable[Any]) -> SafeString:
+    bases = {"lockbox_base": reverse("lockboxes"), "unit_base": reverse("units")}
+    return mark_safe("".join(markup.lockbox_row(box, **bases) for box in rows))  # noqa: S308 - markup escapes every value
+
+
+@register.simple_tag
+def timeline_days(days: Iterable[Any]) -> SafeString:
+    return markup.timeline_days(days)
+
+
+@register.simple_tag
+def agenda_days(days: Iterable[Any], today: date) -> SafeString:
+    return markup.agenda_days(days, today)
