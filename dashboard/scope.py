@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db.models import F
 from django.http import HttpRequest
 
 from dashboard.models import TeamMember, accounts_for_user
@@ -21,10 +22,31 @@ SESSION_KEY = "account_id"
 
 
 def request_accounts(request: HttpRequest) -> list[Account]:
-    """The accounts this person may see (one query, remembered on the request)."""
+    """The accounts this person may see (one query, remembered on the request).
+
+    For a person who is not a superuser the accounts are read through their team-member row, so
+    that row's few fields ride along in the same query and `request_member` needs none of its own
+    (every list page asks for both)."""
     cached: list[Account] | None = getattr(request, "_leasing_accounts", None)
     if cached is None:
-        cached = list(accounts_for_user(request.user))
+        user = request.user
+        queryset = accounts_for_user(user)
+        member_too = user.is_authenticated and user.is_active and not user.is_superuser
+        if member_too:
+            # The same join accounts_for_user filters on (Django reuses it for these columns).
+            queryset = queryset.annotate(
+                member_pk=F("team_members__pk"),
+                member_role=F("team_members__role"),
+                member_rentengine_user_id=F("team_members__rentengine_user_id"),
+            )
+        cached = list(queryset)
+        if member_too and cached and not hasattr(request, "_leasing_member"):
+            first: Any = cached[0]
+            request._leasing_member = TeamMember.from_db(  # type: ignore[attr-defined]
+                queryset.db,
+                ["id", "user_id", "role", "rentengine_user_id"],
+                [first.member_pk, user.pk, first.member_role, first.member_rentengine_user_id],
+            )
         request._leasing_accounts = cached  # type: ignore[attr-defined]
     return cached
 
@@ -41,6 +63,8 @@ def request_account(request: HttpRequest) -> Account | None:
 
 def request_member(request: HttpRequest) -> TeamMember | None:
     """The person's team-member row (role, RentEngine user id), or None (e.g. a bare superuser)."""
+    if not hasattr(request, "_leasing_member"):
+        request_accounts(request)  # usually already read (the middleware does); it brings the row along
     if not hasattr(request, "_leasing_member"):
         member = None
         if request.user.is_authenticated:
