@@ -88,8 +88,12 @@ def cursor_decode(model: type[Model], sort: Sort, cursor: str | None) -> tuple[s
     return None
 
 
-def keyset_page[M: Model](queryset: QuerySet[M], sort: Sort, *, cursor: str | None, size: int = PAGE_SIZE) -> Page[M]:
-    """One page of `queryset` in `sort` order, starting after `cursor`."""
+def keyset_page[M: Model](
+    queryset: QuerySet[M], sort: Sort, *, cursor: str | None, size: int = PAGE_SIZE, with_nulls: bool = True
+) -> Page[M]:
+    """One page of `queryset` in `sort` order, starting after `cursor`. `with_nulls=False` says the
+    queryset's own filter excludes NULLs in the sort column (e.g. a range on it): a short page then
+    costs no second query for them."""
     model = queryset.model
     position = cursor_decode(model, sort, cursor)
     name, desc = sort.field, sort.descending
@@ -106,7 +110,7 @@ def keyset_page[M: Model](queryset: QuerySet[M], sort: Sort, *, cursor: str | No
             )
         direction = "-" if desc else ""
         rows = list(values.order_by(f"{direction}{name}", f"{direction}pk")[: size + 1])
-    if len(rows) <= size and model._meta.get_field(name).null:
+    if len(rows) <= size and with_nulls and model._meta.get_field(name).null:
         nulls = queryset.filter(**{f"{name}__isnull": True})
         if position is not None and position[0] == "n":
             nulls = nulls.filter(**{f"pk__{less}": position[2]})
