@@ -303,3 +303,56 @@ def agenda_days(days: Iterable[Any], today: date) -> SafeString:
             f"      </li>\n      "
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above went through e()
+
+
+# --- charts (stacked columns per day: the lockbox list's activity, the showings chart) -------------
+
+
+def column_chart(chart: Any, chart_id: str, chart_title: str) -> SafeString:
+    """A `charts.ColumnChart` as SVG: each column and each of its parts links to the list it counts."""
+    cid = e(chart_id)
+    title = e(chart_title)
+    columns = []
+    for col in chart.columns:
+        col_title = e(col.title)
+        segments = "".join(
+            f'\n      <a href="{e(seg.url)}" aria-label="{col_title}, {e(seg.series.label)}: {seg.count}">\n'
+            f"        <title>{col_title} · {e(seg.series.label)}: {seg.count}</title>\n"
+            f'        <rect class="bar {e(seg.series.css)}" x="{col.x}" y="{seg.y}" width="{col.width}" height="{seg.height}"></rect>\n'
+            f"      </a>\n      "
+            for seg in col.segments
+        )
+        label = (
+            f'<text class="axis-label" x="{col.center}" y="{chart.label_y}" text-anchor="middle">{e(col.label)}</text>'
+            if col.label
+            else ""
+        )
+        columns.append(
+            f'\n    <g class="day{" current" if col.current else ""}" data-day="{col.day.isoformat()}">\n'
+            f'      <a href="{e(col.url)}" aria-label="{col_title}: {col.total}">\n'
+            f"        <title>{col_title}: {col.total}</title>\n"
+            f'        <rect class="hit" x="{col.x}" y="{chart.top}" width="{col.width}" height="{chart.axis_y - 6}"></rect>\n'
+            f"      </a>\n      {segments}\n"
+            f"      {label}\n"
+            f"    </g>\n    "
+        )
+    legend = ""
+    if len(chart.series) > 1:
+        legend = "".join(
+            f'<span class="legend-item"><span class="swatch {e(s.css)}"></span>{e(s.label)}</span>' for s in chart.series
+        )
+    return mark_safe(  # noqa: S308 - every value from data went through e(); the rest are numbers
+        f'\n<figure class="chart column-chart" id="{cid}">\n'
+        f'  <svg viewBox="0 0 {chart.width} {chart.height}" width="100%" role="img" aria-labelledby="{cid}-title" preserveAspectRatio="xMinYMin meet">\n'
+        f'    <title id="{cid}-title">{title}: {chart.total} in all</title>\n'
+        f'    <line class="axis" x1="{chart.left}" x2="{chart.width}" y1="{chart.axis_y}" y2="{chart.axis_y}"></line>\n'
+        f'    <text class="axis-label" x="{chart.left - 4}" y="{chart.peak_y}" text-anchor="end">{chart.peak}</text>\n'
+        f'    <text class="axis-label" x="{chart.left - 4}" y="{chart.axis_y}" text-anchor="end">0</text>\n'
+        f"    {''.join(columns)}\n"
+        f"  </svg>\n"
+        f'  <figcaption class="chart-legend small">\n'
+        f'    <span class="muted">{title}</span>\n'
+        f"    {legend}\n"
+        f"  </figcaption>\n"
+        f"</figure>\n"
+    )

@@ -41,3 +41,8 @@ def timeline_days(days: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def agenda_days(days: Iterable[Any], today: date) -> SafeString:
     return markup.agenda_days(days, today)
+
+
+@register.simple_tag
+def column_chart(chart: Any, chart_id: str, chart_title: str) -> SafeString:
+    return markup.column_chart(chart, chart_id, chart_title)
