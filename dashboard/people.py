@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import CharField, IntegerField, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, IntegerField, OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Concat
 
 from dashboard.models import TeamMember
-from integrations.rentengine.models import RentEngineUser
+from integrations.rentengine.models import Prospect, ProspectAssignee, RentEngineUser
 
 
 def user_id_normalize(value: Any) -> str | None:
@@ -88,3 +88,29 @@ def people_in_account(account_id: Any) -> dict[str, str]:
         if key not in found or (text and (rank < found[key][0] or not found[key][1])):
             found[key] = (rank, text)
     return {u: text or user_label(u) for u, (_, text) in found.items()}
+
+
+def with_assignee_ids(prospects: QuerySet[Prospect]) -> QuerySet[Prospect]:
+    """Each prospect's assignees' user ids read in the same query as the prospects (`assignee_ids`:
+    "position:user id" pairs, comma-separated, or None when nobody is assigned): a list page needs
+    no second query for them. `assignee_user_ids(p)` reads the column back in assignment order (the
+    position rides along because SQLite can't order an aggregate)."""
+    pair = Concat(Cast("position", CharField()), Value(":"), Cast("user_id", CharField()), output_field=CharField())
+    ids = (
+        ProspectAssignee.objects.filter(prospect_id=OuterRef("pk"))
+        .order_by()
+        .values("prospect_id")
+        .annotate(ids=StringAgg(pair, Value(",")))
+        .values("ids")
+    )
+    return prospects.annotate(assignee_ids=Subquery(ids, output_field=CharField()))
+
+
+def assignee_user_ids(prospect: Prospect) -> list[str]:
+    """The ids `with_assignee_ids` read, in assignment order and canonical (SQLite keeps uuids as
+    bare hex)."""
+    raw: str | None = getattr(prospect, "assignee_ids", None)
+    if not raw:
+        return []
+    pairs = sorted((int(position), user) for position, _, user in (item.partition(":") for item in raw.split(",")))
+    return [u for u in (user_id_normalize(user) for _, user in pairs) if u]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -18,7 +18,7 @@ from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, day_end, day_start, distinct_values, list_template, query_without
 from dashboard.live.rows import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404
-from dashboard.people import people_in_account, people_names, person_name
+from dashboard.people import assignee_user_ids, people_in_account, people_names, person_name, with_assignee_ids
 from dashboard.scope import account_zone, my_user_id, request_account
 from dashboard.timeline import TIMELINE_FILTERS, prospect_timeline
 from dashboard.views.common import no_account, render_zoned
@@ -143,7 +143,7 @@ def rows_decorate(prospects: Sequence[Prospect], names: dict[str, str], zone: Zo
     base, unit_base = reverse("prospects"), reverse("units")
     for p in prospects:
         p.pill = presentation.prospect_status_pill(p.status, p.status_family)  # type: ignore[attr-defined]
-        p.assignee_names = [person_name(names, a.user_id) for a in p.assignee_rows]  # type: ignore[attr-defined]
+        p.assignee_names = [person_name(names, u) for u in assignee_user_ids(p)]  # type: ignore[attr-defined]
         p.url = f"{base}{p.id}/"  # type: ignore[attr-defined]
         p.unit_url = f"{unit_base}{p.unit_id}/" if p.unit_id else ""  # type: ignore[attr-defined]
         p.created = presentation.moment(p.created_at, zone)  # type: ignore[attr-defined]
@@ -165,14 +165,14 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
     template = list_template(request, "prospects/list.html")
     rows_only = template.endswith("#rows")
     page = keyset_page(
-        qs.select_related("unit").only(*PROSPECT_ROW_FIELDS).prefetch_related(Prefetch("assignees", to_attr="assignee_rows")),
+        with_assignee_ids(qs.select_related("unit").only(*PROSPECT_ROW_FIELDS)),
         sort,
         cursor=params.data.get("after"),
         size=PAGE_SIZE,
     )
     options = [] if rows_only else assignee_options(account)
     known = dict(options)
-    missing = {str(a.user_id) for p in page.rows for a in p.assignee_rows} - known.keys()  # type: ignore[attr-defined]
+    missing = {u for p in page.rows for u in assignee_user_ids(p)} - known.keys()
     names = {**known, **people_names(missing)} if missing else known
     zone = account_zone(account)
     rows_decorate(page.rows, names, zone)
@@ -216,12 +216,13 @@ def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: Q
     """For an open list (live screens): its rows as they are now, deleted ones marked (they stay
     where they are until the agent reloads), and how many new prospects match its filter."""
     rows = list(
-        Prospect.objects.filter(account=account, pk__in=ask.ids)
-        .select_related("unit")
-        .only(*PROSPECT_ROW_FIELDS, "deleted_at")
-        .prefetch_related(Prefetch("assignees", to_attr="assignee_rows"))
+        with_assignee_ids(
+            Prospect.objects.filter(account=account, pk__in=ask.ids)
+            .select_related("unit")
+            .only(*PROSPECT_ROW_FIELDS, "deleted_at")
+        )
     )
-    names = people_names({str(a.user_id) for p in rows for a in p.assignee_rows})
+    names = people_names({u for p in rows for u in assignee_user_ids(p)})
     zone = account_zone(account)
     rows_decorate(rows, names, zone)
     for p in rows:

@@ -20,8 +20,8 @@ from dashboard.keyset import Sort, count_capped, keyset_page
 from dashboard.listing import Params, distinct_values, list_template, query_without
 from dashboard.live.rows import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404
-from dashboard.people import people_names, person_name
-from dashboard.reference import unit_reference
+from dashboard.people import assignee_user_ids, people_names, person_name, with_assignee_ids
+from dashboard.reference import unit_reference, unit_reference_columns
 from dashboard.scope import account_zone, request_account
 from dashboard.timeline import by_day, lockbox_event_item, lockbox_event_user_ids, showing_item
 from dashboard.views.common import no_account, render_zoned
@@ -182,8 +182,10 @@ def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: Q
 
 
 def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:
-    # The cached availability rides along (a reverse one-to-one), saving a query.
-    return get_for_user_or_404(Unit.objects.alive().select_related("account", "availability"), request.user, pk=unit_id)
+    # The cached availability rides along (a reverse one-to-one), and so do the reference links
+    # (subqueries), saving a query each.
+    units = Unit.objects.alive().select_related("account", "availability").annotate(**unit_reference_columns())
+    return get_for_user_or_404(units, request.user, pk=unit_id)
 
 
 WINDOWS_SHOWN = 30
@@ -243,10 +245,11 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     zone = account_zone(unit.account)
     open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
     prospects = list(
-        Prospect.objects.alive()
-        .filter(account_id=unit.account_id, unit_id=unit.id)
-        .only("id", "name", "phone", "status", "status_family", "created_at", "next_follow_up")
-        .prefetch_related("assignees")
+        with_assignee_ids(
+            Prospect.objects.alive()
+            .filter(account_id=unit.account_id, unit_id=unit.id)
+            .only("id", "name", "phone", "status", "status_family", "created_at", "next_follow_up")
+        )
         # Open prospects first, newest first within each group.
         .order_by(Case(When(status_family__in=open_families, then=0), default=1), "-created_at", "-id")[:UNIT_PAGE_PROSPECTS]
     )
@@ -265,12 +268,12 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         .order_by("-created_at", "-id")[:UNIT_PAGE_LOCKBOX_EVENTS]
     )
     availability: UnitAvailability | None = getattr(unit, "availability", None)
-    user_ids = {str(a.user_id) for p in prospects for a in p.assignees.all()} | lockbox_event_user_ids(events)
+    user_ids = {u for p in prospects for u in assignee_user_ids(p)} | lockbox_event_user_ids(events)
     names = people_names(user_ids)
     for p in prospects:
-        p.created = presentation.moment(p.created_at, zone)
-        p.pill = presentation.prospect_status_pill(p.status, p.status_family)
-        p.assignee_names = [person_name(names, a.user_id) for a in p.assignees.all()]
+        p.created = presentation.moment(p.created_at, zone)  # type: ignore[attr-defined]
+        p.pill = presentation.prospect_status_pill(p.status, p.status_family)  # type: ignore[attr-defined]
+        p.assignee_names = [person_name(names, u) for u in assignee_user_ids(p)]  # type: ignore[attr-defined]
     showing_items = [showing_item(s, with_prospect=True) for s in showings]
     for item in showing_items:
         item.when = presentation.moment(item.at, zone, "%a, %b %-d · %-I:%M %p")

@@ -121,3 +121,19 @@ def test_presentation_tables_cover_unknown_values() -> None:
     assert lockbox_state(None, now, now) == "not_installed"
     assert lockbox_state(1, now - timedelta(days=20), now) == "quiet"
     assert lockbox_state(1, now - timedelta(days=1), now) == "installed"
+
+
+def test_assignee_ids_ride_along_in_assignment_order() -> None:
+    """with_assignee_ids reads every assignee in the prospects' own query, in position order (SQLite
+    can't order an aggregate, so the order is restored from the positions)."""
+    from dashboard.people import assignee_user_ids, with_assignee_ids
+    from integrations.rentengine.models import ProspectAssignee
+
+    mirror.prospects_apply([prospect_record(70_001, MAPLE, "Two People"), prospect_record(70_002, MAPLE, "Nobody")])
+    ProspectAssignee.objects.create(prospect_id=70_001, user_id=MIA_ID, position=1)
+    ProspectAssignee.objects.create(prospect_id=70_001, user_id=BO_ID, position=0)
+    with CaptureQueriesContext(connection) as captured:
+        rows = {p.id: p for p in with_assignee_ids(Prospect.objects.filter(id__in=[70_001, 70_002]))}
+    assert len(captured) == 1
+    assert assignee_user_ids(rows[70_001]) == [BO_ID, MIA_ID]
+    assert assignee_user_ids(rows[70_002]) == []
