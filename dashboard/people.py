@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from django.db.models import CharField, IntegerField, OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.db import connection, models
+from django.db.models import CharField, OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.db.models.functions import Cast, Concat
 
 from dashboard.models import TeamMember
@@ -42,23 +44,14 @@ def people_names(user_ids: Iterable[Any]) -> dict[str, str]:
     wanted = {u for u in (user_id_normalize(v) for v in user_ids) if u}
     if not wanted:
         return {}
-    members = TeamMember.objects.filter(rentengine_user_id__in=wanted).values_list(
-        "rentengine_user_id",
-        Concat("user__first_name", Value(" "), "user__last_name", output_field=CharField()),
-        "user__username",
-        Value(0, output_field=IntegerField()),
+    member_sql, named_sql = _people_sql()
+    marks = ", ".join(["%s"] * len(wanted))
+    values = [_uuid_param(u) for u in sorted(wanted)]
+    sql = (
+        f"{member_sql} WHERE tm.{_q('rentengine_user_id')} IN ({marks})"
+        f" UNION ALL {named_sql} WHERE r.{_q('id')} IN ({marks}) AND r.{_q('name')} <> ''"
     )
-    named = (
-        RentEngineUser.objects.filter(id__in=wanted)
-        .exclude(name="")
-        .values_list("id", "name", Value("", output_field=CharField()), Value(1, output_field=IntegerField()))
-    )
-    found: dict[str, tuple[int, str]] = {}
-    for user_id, name, username, rank in members.order_by().union(named.order_by(), all=True).order_by():
-        key = str(user_id)
-        text = (name or "").strip() or username or ""
-        if text and (key not in found or rank < found[key][0]):
-            found[key] = (rank, text)
+    found = _ranked(_rows(sql, values + values), keep_unnamed=False)
     return {u: found[u][1] if u in found else user_label(u) for u in wanted}
 
 
@@ -72,22 +65,72 @@ def person_name(names: dict[str, str], value: Any) -> str:
 
 def people_in_account(account_id: Any) -> dict[str, str]:
     """{user id: name} for everyone known in an account (team members and ids seen in its data), one query."""
-    members = TeamMember.objects.filter(accounts=account_id, rentengine_user_id__isnull=False).values_list(
-        "rentengine_user_id",
-        Concat("user__first_name", Value(" "), "user__last_name", output_field=CharField()),
-        "user__username",
-        Value(0, output_field=IntegerField()),
+    member_sql, named_sql = _people_sql()
+    member_link = TeamMember.accounts.through._meta
+    named_link = RentEngineUser.accounts.through._meta
+    sql = (
+        f"{member_sql} JOIN {_q(member_link.db_table)} ta ON ta.{_q(_column(member_link, 'teammember'))} = tm.{_q('id')}"
+        f" WHERE ta.{_q(_column(member_link, 'account'))} = %s AND tm.{_q('rentengine_user_id')} IS NOT NULL"
+        f" UNION ALL {named_sql} JOIN {_q(named_link.db_table)} ra ON ra.{_q(_column(named_link, 'rentengineuser'))} = r.{_q('id')}"
+        f" WHERE ra.{_q(_column(named_link, 'account'))} = %s"
     )
-    seen = RentEngineUser.objects.filter(accounts=account_id).values_list(
-        "id", "name", Value("", output_field=CharField()), Value(1, output_field=IntegerField())
-    )
-    found: dict[str, tuple[int, str]] = {}
-    for user_id, name, username, rank in members.order_by().union(seen.order_by(), all=True).order_by():
-        key = str(user_id)
-        text = (name or "").strip() or username or ""
-        if key not in found or (text and (rank < found[key][0] or not found[key][1])):
-            found[key] = (rank, text)
+    account = _uuid_param(account_id)
+    found = _ranked(_rows(sql, [account, account]), keep_unnamed=True)
     return {u: text or user_label(u) for u, (_, text) in found.items()}
+
+
+# --- the SQL behind both (hand-written: the ORM spent ~1.6 ms per call compiling a two-part UNION
+# with expressions, four times what the database takes; identifiers come from model metadata) ---
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _column(link: Any, field: str) -> str:
+    return str(link.get_field(field).column)
+
+
+def _uuid_param(value: Any) -> Any:
+    """A uuid as this database stores it (SQLite: 32 hex digits; PostgreSQL: a uuid)."""
+    return models.UUIDField().get_db_prep_value(uuid.UUID(str(value)), connection)
+
+
+@lru_cache(maxsize=4)
+def _people_sql_for(vendor: str) -> tuple[str, str]:
+    member, user, named = TeamMember._meta, TeamMember._meta.get_field("user").related_model._meta, RentEngineUser._meta
+    member_sql = (  # identifiers only; values are parameters
+        f"SELECT tm.{_q('rentengine_user_id')}, COALESCE(u.{_q('first_name')}, '') || ' ' || COALESCE(u.{_q('last_name')}, ''),"  # noqa: S608
+        f" u.{_q('username')}, 0 FROM {_q(member.db_table)} tm JOIN {_q(user.db_table)} u ON u.{_q('id')} = tm.{_q('user_id')}"
+    )
+    named_sql = f"SELECT r.{_q('id')}, r.{_q('name')}, '', 1 FROM {_q(named.db_table)} r"  # noqa: S608 - identifiers only
+    return member_sql, named_sql
+
+
+def _people_sql() -> tuple[str, str]:
+    return _people_sql_for(connection.vendor)
+
+
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _ranked(rows: Iterable[tuple[Any, ...]], *, keep_unnamed: bool) -> dict[str, tuple[int, str]]:
+    """{user id: (rank, name)}: a team member's name (rank 0) wins over a RentEngine user's (1)."""
+    found: dict[str, tuple[int, str]] = {}
+    for user_id, name, username, rank in rows:
+        key = user_id_normalize(user_id)
+        if key is None:
+            continue
+        text = (name or "").strip() or username or ""
+        if keep_unnamed:
+            if key not in found or (text and (rank < found[key][0] or not found[key][1])):
+                found[key] = (rank, text)
+        elif text and (key not in found or rank < found[key][0]):
+            found[key] = (rank, text)
+    return found
 
 
 def with_assignee_ids(prospects: QuerySet[Prospect]) -> QuerySet[Prospect]:
