@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard import presentation
 from dashboard.listing import Params
-from dashboard.models import scoped_to_user
+from dashboard.scope import request_accounts
 from dashboard.views.prospects import prospect_search
 from dashboard.views.units import unit_search
 from integrations.rentengine.models import Lockbox, Prospect, Unit
@@ -46,8 +46,12 @@ def search(request: HttpRequest) -> HttpResponse:
     q = Params(request.GET).text("q")
     context: dict[str, Any] = {"title": "Search", "q": q}
     if q:
+        # The accounts this person may see, as the list the shell already read: a literal list lets
+        # the planner treat it as the cheap filter it is (an IN subquery made it intersect the
+        # trigram matches with every row of the account index first).
+        mine = [a.id for a in request_accounts(request)]
         prospects = list(
-            prospect_search(scoped_to_user(Prospect.objects.alive(), request.user), q)
+            prospect_search(Prospect.objects.alive().filter(account_id__in=mine), q)
             .select_related("unit")
             .only(
                 "id",
@@ -68,12 +72,13 @@ def search(request: HttpRequest) -> HttpResponse:
             "people": people_group(prospects),
             "prospects_more": len(prospects) == PROSPECT_LIMIT,
             "units": list(
-                unit_search(scoped_to_user(Unit.objects.alive(), request.user), q)
+                unit_search(Unit.objects.alive().filter(account_id__in=mine), q)
                 .only("id", "address", "status", "city")
                 .order_by("address", "id")[:OTHER_LIMIT]
             ),
             "lockboxes": list(
-                scoped_to_user(Lockbox.objects.alive(), request.user)
+                Lockbox.objects.alive()
+                .filter(account_id__in=mine)
                 .filter(serial_number__icontains=q)
                 .only("id", "serial_number", "lockbox_type", "current_unit_id")
                 .order_by("serial_number")[:OTHER_LIMIT]
