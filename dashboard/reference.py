@@ -5,10 +5,14 @@ taken as the building (a hint, worded as such on the page)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import CharField, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Concat
 
 from integrations.rentengine.models import MultifamilyProperty, PrescreeningTemplate, Subteam, Unit
 
@@ -24,26 +28,37 @@ class UnitReference:
 BUILDING_STREET_MIN = 4
 
 
-def unit_reference_columns() -> dict[str, Subquery]:
+def unit_reference_columns() -> dict[str, Any]:
     """Annotations for the unit's own query that read its reference links along with it (the unit
-    page then needs no query per link): `unit_reference` uses them when present."""
-    template = PrescreeningTemplate.objects.alive().filter(
-        Q(account_id=OuterRef("account_id")) | Q(account__isnull=True), pk=OuterRef("prescreen_template_id")
-    )
-    subteam = Subteam.objects.alive().filter(pk=OuterRef("subteam_id"), account_id=OuterRef("account_id"))
+    page then needs no query per link): `unit_reference` uses them when present.
+
+    The template and the subteam are plain id lookups, written as SQL: compiling an ORM subquery
+    per column cost more than the three queries it saved. The building hint keeps the ORM (its
+    `istartswith` escaping differs per database) in one subquery carrying "id|name"."""
+    q = connection.ops.quote_name
+    unit = q(Unit._meta.db_table)
+
+    def lookup(model: Any, link: str, column: str, *, shared: bool) -> RawSQL:
+        table = q(model._meta.db_table)
+        account = f"(t.{q('account_id')} = {unit}.{q('account_id')}" + (f" OR t.{q('account_id')} IS NULL)" if shared else ")")
+        sql = (  # identifiers only, from model metadata
+            f"SELECT t.{q(column)} FROM {table} t WHERE t.{q('id')} = {unit}.{q(link)}"  # noqa: S608
+            f" AND t.{q('deleted_at')} IS NULL AND {account}"
+        )
+        return RawSQL(sql, (), output_field=model._meta.get_field(column))  # noqa: S611 - no values in it
+
     building = (
         MultifamilyProperty.objects.alive()
         .filter(account_id=OuterRef("account_id"), text_address__istartswith=OuterRef("street"))
         .order_by("community_name", "id")
+        .values(pair=Concat(Cast("id", CharField()), Value("|"), "community_name", output_field=CharField()))[:1]
     )
     return {
-        "ref_template_id": Subquery(template.values("id")[:1]),
-        "ref_template_name": Subquery(template.values("name")[:1]),
-        "ref_template_default": Subquery(template.values("is_default")[:1]),
-        "ref_subteam_id": Subquery(subteam.values("id")[:1]),
-        "ref_subteam_name": Subquery(subteam.values("name")[:1]),
-        "ref_building_id": Subquery(building.values("id")[:1]),
-        "ref_building_name": Subquery(building.values("community_name")[:1]),
+        "ref_template_id": lookup(PrescreeningTemplate, "prescreen_template_id", "id", shared=True),
+        "ref_template_name": lookup(PrescreeningTemplate, "prescreen_template_id", "name", shared=True),
+        "ref_subteam_id": lookup(Subteam, "subteam_id", "id", shared=False),
+        "ref_subteam_name": lookup(Subteam, "subteam_id", "name", shared=False),
+        "ref_building": Subquery(building, output_field=CharField()),
     }
 
 
@@ -51,15 +66,12 @@ def _read_back(unit: Unit) -> UnitReference:
     got: Any = unit
     template = subteam = building = None
     if unit.prescreen_template_id and got.ref_template_id is not None:
-        template = PrescreeningTemplate.from_db(
-            unit._state.db, ["id", "name", "is_default"], [got.ref_template_id, got.ref_template_name, got.ref_template_default]
-        )
+        template = PrescreeningTemplate.from_db(unit._state.db, ["id", "name"], [got.ref_template_id, got.ref_template_name])
     if unit.subteam_id and got.ref_subteam_id is not None:
         subteam = Subteam.from_db(unit._state.db, ["id", "name"], [got.ref_subteam_id, got.ref_subteam_name])
-    if len(unit.street) >= BUILDING_STREET_MIN and got.ref_building_id is not None:
-        building = MultifamilyProperty.from_db(
-            unit._state.db, ["id", "community_name"], [got.ref_building_id, got.ref_building_name]
-        )
+    if len(unit.street) >= BUILDING_STREET_MIN and got.ref_building:
+        building_id, _, name = got.ref_building.partition("|")
+        building = MultifamilyProperty.from_db(unit._state.db, ["id", "community_name"], [uuid.UUID(building_id), name])
     return UnitReference(template=template, subteam=subteam, building=building)
 
 
