@@ -356,3 +356,34 @@ def column_chart(chart: Any, chart_id: str, chart_title: str) -> SafeString:
         f"  </figcaption>\n"
         f"</figure>\n"
     )
+
+
+# --- the unit page (templates/units/detail.html: its prospects and showings) ------------------------
+
+
+def unit_prospect_row(p: Any, *, prospect_base: str) -> str:
+    pid = e(p.id)
+    names = ", ".join(e(n) for n in p.assignee_names) or "Unassigned"
+    return (
+        f'\n      <tr id="prospect-{pid}" data-id="{pid}">\n'
+        f'        <td data-label="Name"><a href="{e(prospect_base)}{pid}/">{e(p.name or "(no name)")}</a> <span class="muted small">{e(p.phone)}</span></td>\n'
+        f'        <td data-label="Status"><span class="pill {e(p.pill.css)}" title="{e(p.pill.title)}">{e(p.pill.label)}</span></td>\n'
+        f'        <td data-label="Assigned">{names}</td>\n'
+        f'        <td data-label="Created">{e(p.created)}</td>\n'
+        f"      </tr>\n    "
+    )
+
+
+def showing_rows(items: Iterable[Any]) -> SafeString:
+    """A unit's showings: time, status, the links (but the unit's own) and who."""
+    rows = []
+    for item in items:
+        when = item.when
+        links = "".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in item.links if label != "Unit")
+        rows.append(
+            f'\n  <li id="{e(item.key)}"><time datetime="{e(when.iso)}" title="{e(when.title)}">{e(when.label)}</time>\n'
+            f'    <span class="pill {e(item.pill.css)}">{e(item.pill.label)}</span>\n'
+            f"    {links}\n"
+            f'    <span class="muted small">{e(item.actor)}{f" · {e(item.detail)}" if item.detail else ""}</span></li>\n'
+        )
+    return mark_safe(f'<ul class="plain showing-rows">\n{"".join(rows)}</ul>\n')  # noqa: S308 - every value went through e()

@@ -46,3 +46,14 @@ def agenda_days(days: Iterable[Any], today: date) -> SafeString:
 @register.simple_tag
 def column_chart(chart: Any, chart_id: str, chart_title: str) -> SafeString:
     return markup.column_chart(chart, chart_id, chart_title)
+
+
+@register.simple_tag
+def unit_prospect_rows(rows: Iterable[Any]) -> SafeString:
+    base = reverse("prospects")
+    return mark_safe("".join(markup.unit_prospect_row(p, prospect_base=base) for p in rows))  # noqa: S308 - markup escapes every value
+
+
+@register.simple_tag
+def showing_rows(items: Iterable[Any]) -> SafeString:
+    return markup.showing_rows(items)
