@@ -387,3 +387,23 @@ def showing_rows(items: Iterable[Any]) -> SafeString:
             f'    <span class="muted small">{e(item.actor)}{f" · {e(item.detail)}" if item.detail else ""}</span></li>\n'
         )
     return mark_safe(f'<ul class="plain showing-rows">\n{"".join(rows)}</ul>\n')  # noqa: S308 - every value went through e()
+
+
+# --- filter forms: <option>s (a list's form offers up to ~100 of them) -------------------------------
+
+
+def options_keyed(choices: Any, selected: Any) -> SafeString:
+    """`<option value="key">label</option>` per choice: a mapping or (key, label) pairs; a label
+    with a `.label` (a list's Sort) shows that."""
+    pairs = choices.items() if hasattr(choices, "items") else choices
+    return mark_safe(  # noqa: S308 - keys and labels went through e()
+        "".join(
+            f'<option value="{e(key)}"{" selected" if selected == key else ""}>{e(getattr(label, "label", label))}</option>'
+            for key, label in pairs
+        )
+    )
+
+
+def options_plain(values: Iterable[Any], selected: Any) -> SafeString:
+    """`<option>value</option>` per value (the value is its own label)."""
+    return mark_safe("".join(f"<option{' selected' if selected == v else ''}>{e(v)}</option>" for v in values))  # noqa: S308

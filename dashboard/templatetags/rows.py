@@ -57,3 +57,13 @@ def unit_prospect_rows(rows: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def showing_rows(items: Iterable[Any]) -> SafeString:
     return markup.showing_rows(items)
+
+
+@register.simple_tag
+def options_keyed(choices: Any, selected: Any) -> SafeString:
+    return markup.options_keyed(choices, selected)
+
+
+@register.simple_tag
+def options_plain(values: Iterable[Any], selected: Any) -> SafeString:
+    return markup.options_plain(values, selected)
