@@ -29,15 +29,18 @@ GONE_PILL = ' <span class="pill danger">deleted in RentEngine</span>'
 
 def e(value: Any) -> str:
     """Escape like the template engine does: already-safe strings as they are, None as "None"."""
+    if type(value) is str:  # the common case first: a plain string from the database
+        return _html_escape(value, quote=True)
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return _html_escape(str(value), quote=True)
 
 
+# Moments (presentation.Moment) are made of digits, English names and punctuation: no escaping.
 def _moment_time(moment: Any, *, title: bool = True) -> str:
     if title:
-        return f'<time datetime="{e(moment.iso)}" title="{e(moment.title)}">{e(moment.label)}</time>'
-    return f'<time datetime="{e(moment.iso)}">{e(moment.label)}</time>'
+        return f'<time datetime="{moment.iso}" title="{moment.title}">{moment.label}</time>'
+    return f'<time datetime="{moment.iso}">{moment.label}</time>'
 
 
 def decimal_short(value: Decimal | None) -> str:
@@ -143,7 +146,7 @@ def lockbox_row(box: Any, *, lockbox_base: str, unit_base: str) -> str:
     installed = _moment_time(box.installed, title=False) if box.installed else "—"
     last = box.last_event
     last_event = (
-        f'<time datetime="{e(last.iso)}" title="{e(last.title)}">{e(box.last_event_age)} ago</time>'
+        f'<time datetime="{last.iso}" title="{last.title}">{e(box.last_event_age)} ago</time>'
         if last
         else '<span class="muted">never</span>'
     )
@@ -172,7 +175,7 @@ def _timeline_child(child: Any) -> str:
     return (
         f'\n      <li class="tl-child {e(child.css)}" id="{e(child.key)}">\n'
         f'        <span class="pill {e(child.pill.css)}">{e(child.pill.label)}</span> {e(child.title)}\n'
-        f'        <span class="muted small"><time datetime="{e(when.iso)}" title="{e(when.title)}">{e(when.label)}</time>'
+        f'        <span class="muted small"><time datetime="{when.iso}" title="{when.title}">{when.label}</time>'
         f"{detail}{_links(child.links)}</span>\n"
         f"      </li>\n      "
     )
@@ -206,14 +209,14 @@ def timeline_item(item: Any) -> str:
     parts.append(f'    <div class="tl-detail">{_linebreaksbr(item.detail)}</div>\n' if item.detail else "    \n")
     planned = item.planned_when
     parts.append(
-        f'    <div class="tl-detail muted small">Showing time: <time datetime="{e(planned.iso)}">{e(planned.label)}</time></div>\n'
+        f'    <div class="tl-detail muted small">Showing time: <time datetime="{planned.iso}">{planned.label}</time></div>\n'
         if planned
         else "    \n"
     )
     when = item.when
     parts.append(
         f'    <div class="tl-meta muted small">\n'
-        f'      <time datetime="{e(when.iso)}" title="{e(when.title)}">{e(when.time)}</time>\n'
+        f'      <time datetime="{when.iso}" title="{when.title}">{when.time}</time>\n'
         f"      {f' · <span class="tl-actor">{e(item.actor)}</span>' if item.actor else ''}\n"
         f"      {f' · <span class="tl-source">{e(item.source)}</span>' if item.source else ''}\n"
         f"      {_links(item.links)}\n"
@@ -271,7 +274,7 @@ def _agenda_item(item: Any) -> str:
         events = (
             '<ol class="agenda-events">'
             + "".join(
-                f'<li title="{e(ev.when.title)}">{e(ev.event_type)} <span class="muted small">{e(ev.when.label)}'
+                f'<li title="{ev.when.title}">{e(ev.event_type)} <span class="muted small">{ev.when.label}'
                 f"{f' · {e(ev.source)}' if ev.source else ''}</span></li>"
                 for ev in item.events
             )
@@ -279,7 +282,7 @@ def _agenda_item(item: Any) -> str:
         )
     return (
         f'\n          <li class="agenda-item card" id="{e(item.key)}">\n'
-        f'            <div class="agenda-time"><time datetime="{e(when.iso)}" title="{e(when.title)}">{e(when.time)}</time></div>\n'
+        f'            <div class="agenda-time"><time datetime="{when.iso}" title="{when.title}">{when.time}</time></div>\n'
         f'            <div class="agenda-body">\n'
         f'              <div><span class="pill {e(item.pill.css)}">{e(item.pill.label)}</span>\n'
         f"                {who}\n"
@@ -381,7 +384,7 @@ def showing_rows(items: Iterable[Any]) -> SafeString:
         when = item.when
         links = "".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in item.links if label != "Unit")
         rows.append(
-            f'\n  <li id="{e(item.key)}"><time datetime="{e(when.iso)}" title="{e(when.title)}">{e(when.label)}</time>\n'
+            f'\n  <li id="{e(item.key)}"><time datetime="{when.iso}" title="{when.title}">{when.label}</time>\n'
             f'    <span class="pill {e(item.pill.css)}">{e(item.pill.label)}</span>\n'
             f"    {links}\n"
             f'    <span class="muted small">{e(item.actor)}{f" · {e(item.detail)}" if item.detail else ""}</span></li>\n'

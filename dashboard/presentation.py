@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
 from typing import Final
 
 from integrations.rentengine import vocabulary
@@ -195,18 +196,38 @@ def count_label(count: int, cap: int) -> str:
 # --- times ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Moment:
-    """A time as a list shows it, formatted once in Python (the `date` filter costs ~10x more per
-    call, and a list page shows hundreds): machine-readable, short label, full title on hover."""
+    """A time as a list shows it, formatted in Python (the `date` filter costs ~10x more per call,
+    and a list page shows hundreds): machine-readable, short label, full title on hover, time of
+    day. Each form is made the first time it is read (a row shows two or three of the four, and an
+    agenda page holds ~400 moments). Every form is digits, English names and punctuation: nothing
+    that needs HTML escaping."""
 
-    iso: str
-    label: str
-    title: str
-    time: str
+    def __init__(self, local: datetime, label_format: str = "%b %-d, %Y") -> None:
+        self.local = local
+        self.label_format = label_format
+
+    @cached_property
+    def iso(self) -> str:
+        return self.local.isoformat()
+
+    @cached_property
+    def label(self) -> str:
+        return self.local.strftime(self.label_format)
+
+    @cached_property
+    def title(self) -> str:
+        return self.local.strftime("%a, %b %-d %Y, %-I:%M %p %Z")
+
+    @cached_property
+    def time(self) -> str:
+        return self.local.strftime("%-I:%M %p")
 
     def __str__(self) -> str:
         return self.label
+
+    def __repr__(self) -> str:
+        return f"Moment({self.iso!r})"
 
 
 SHORT_DATE = "%b %-d, %Y"
@@ -216,13 +237,7 @@ SHORT_DATETIME = "%b %-d, %-I:%M %p"
 def moment(value: datetime | None, zone: tzinfo, label: str = SHORT_DATE) -> Moment | None:
     if value is None:
         return None
-    local = value.astimezone(zone)
-    return Moment(
-        iso=local.isoformat(),
-        label=local.strftime(label),
-        title=local.strftime("%a, %b %-d %Y, %-I:%M %p %Z"),
-        time=local.strftime("%-I:%M %p"),
-    )
+    return Moment(value.astimezone(zone), label)
 
 
 def age(since: datetime | None, now: datetime) -> str:
