@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, QuerySet
@@ -252,10 +252,10 @@ def lockbox_activity_chart(account: Account, *, today: date, zone: ZoneInfo) -> 
     base = reverse("lockbox_activity")
 
     def url_for(day: date, key: str | None) -> str:
-        query = {"since": day.isoformat(), "until": day.isoformat()}
-        if key and key in presentation.LOCKBOX_EVENT_TYPES:
-            query["type"] = key
-        return f"{base}?{urlencode(query)}"
+        # What urlencode() writes for these three keys, without its per-call overhead (~120 links).
+        iso = day.isoformat()
+        kind = f"&type={quote_plus(key)}" if key and key in presentation.LOCKBOX_EVENT_TYPES else ""
+        return f"{base}?since={iso}&until={iso}{kind}"
 
     return column_chart(days, series, counts, url_for=url_for, current=today)
 

@@ -42,6 +42,18 @@ STATES = {key: label for key, (label, _) in presentation.LOCKBOX_STATES.items()}
 COUNT_CAP = 1_000
 PAGE_SIZE = 50
 EVENT_SORT = Sort("created_at", True, "Newest first")
+# What a row shows (and the sorts read): the unit's other ~40 columns, JSON among them, stay unread.
+LOCKBOX_ROW_FIELDS = (
+    "id",
+    "account_id",
+    "serial_number",
+    "lockbox_type",
+    "current_unit_id",
+    "installed_at",
+    "last_event_at",
+    "current_unit__id",
+    "current_unit__address",
+)
 
 
 def lockboxes_filtered(account: Account, params: Params) -> tuple[QuerySet[Lockbox], dict[str, Any]]:
@@ -79,7 +91,9 @@ def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, matching: Q
     """For an open list (live screens): its rows as they are now, deleted ones marked, and how many
     new lockboxes match its filter."""
     rows = list(
-        Lockbox.objects.filter(account=account, pk__in=ask.ids).select_related("current_unit").defer("raw", "current_unit__raw")
+        Lockbox.objects.filter(account=account, pk__in=ask.ids)
+        .select_related("current_unit")
+        .only(*LOCKBOX_ROW_FIELDS, "deleted_at")
     )
     zone = account_zone(account)
     _rows_decorate(rows, zone, timezone.now())
@@ -102,7 +116,7 @@ def lockbox_list(request: HttpRequest) -> HttpResponse:
         return _live_rows(request, account, ask, qs, SORTS[filters["sort"]])
     template = list_template(request, "lockboxes/list.html")
     page = keyset_page(
-        qs.select_related("current_unit").defer("raw", "current_unit__raw"),
+        qs.select_related("current_unit").only(*LOCKBOX_ROW_FIELDS),
         SORTS[filters["sort"]],
         cursor=params.data.get("after"),
         size=PAGE_SIZE,
