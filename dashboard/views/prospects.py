@@ -251,14 +251,15 @@ PROSPECT_ROW_FIELDS = (
 
 def _get_prospect_for_user(request: HttpRequest, prospect_id: int) -> Prospect:
     """The prospect if this person may see its account, else 404 (also for tombstoned rows)."""
-    queryset = Prospect.objects.alive().select_related("unit", "account").defer("raw", "unit__raw")
+    # Its assignees ride along (with_assignee_ids): the page and the quick view show them.
+    queryset = with_assignee_ids(Prospect.objects.alive().select_related("unit", "account").defer("raw", "unit__raw"))
     return get_for_user_or_404(queryset, request.user, pk=prospect_id)
 
 
 def _prospect_context(request: HttpRequest, prospect: Prospect, *, size: int) -> dict[str, Any]:
     zone = account_zone(prospect.account)
     only = Params(request.GET).choice("only", TIMELINE_FILTERS)
-    assignee_ids = [str(a.user_id) for a in prospect.assignees.all()]
+    assignee_ids = assignee_user_ids(prospect)
     timeline = prospect_timeline(
         prospect, zone=zone, only=only, cursor=request.GET.get("after"), size=size, names_also=assignee_ids
     )

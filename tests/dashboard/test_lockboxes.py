@@ -38,7 +38,7 @@ def test_a_box_that_went_silent_reads_quiet(ari_client: Client, world: World) ->
 
 
 def test_the_lockbox_page_has_its_whole_timeline(ari_client: Client, world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         response = ari_client.get(f"/lockboxes/{LOCKBOX_MAPLE}/")
     html = response.content.decode()
     assert "Code generated for Zoë Ñúñez" in html
@@ -79,9 +79,9 @@ def test_activity_filters(ari_client: Client, world: World, query: str, expected
 
 
 def test_the_feed_stays_within_its_query_budget(ari_client: Client, world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         assert ari_client.get("/lockboxes/activity/").status_code == 200
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         assert ari_client.get("/lockboxes/").status_code == 200
 
 

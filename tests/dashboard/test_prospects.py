@@ -118,9 +118,9 @@ def test_rows_carry_the_hooks_bulk_selection_and_live_updates_need(ari_client: C
 
 
 def test_the_list_stays_within_its_query_budget(ari_client: Client, world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         assert ari_client.get("/prospects/?assignee=all&unit=3318&source=Zillow&q=zo").status_code == 200
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         assert ari_client.get("/prospects/").status_code == 200
 
 
@@ -139,7 +139,7 @@ def test_the_list_answers_only_get(ari_client: Client, world: World) -> None:
 
 
 def test_the_prospect_page_tells_the_whole_story(ari_client: Client, world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(11):  # +1: the live-update versions a page starts from
+    with django_assert_max_num_queries(10):  # the live-update versions a page starts from included
         response = ari_client.get("/prospects/12345/")
     html = response.content.decode()
     assert response.status_code == 200

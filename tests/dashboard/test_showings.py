@@ -59,7 +59,7 @@ def test_a_showing_known_only_from_events_still_appears(ari_client: Client, worl
 
 
 def test_the_agenda_stays_within_its_query_budget(ari_client: Client, world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(11):  # +1: the live-update versions a page starts from
+    with django_assert_max_num_queries(9):  # the live-update versions a page starts from included
         assert ari_client.get("/showings/?view=week&agent=mine").status_code == 200
 
 
