@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import CharField, OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 
 from dashboard.models import TeamMember
@@ -137,7 +138,19 @@ def with_assignee_ids(prospects: QuerySet[Prospect]) -> QuerySet[Prospect]:
     """Each prospect's assignees' user ids read in the same query as the prospects (`assignee_ids`:
     "position:user id" pairs, comma-separated, or None when nobody is assigned): a list page needs
     no second query for them. `assignee_user_ids(p)` reads the column back in assignment order (the
-    position rides along because SQLite can't order an aggregate)."""
+    position rides along because SQLite can't order an aggregate).
+
+    On PostgreSQL and SQLite the column is written as SQL (an ORM subquery took 1.3 ms to compile,
+    more than the query it saved); the queryset is for reading rows, not for use as a subquery."""
+    sql = _ASSIGNEE_IDS_SQL.get(connection.vendor)
+    if sql is not None:
+        q = connection.ops.quote_name
+        link, outer = ProspectAssignee._meta.db_table, Prospect._meta.db_table
+        column = sql.format(position=f"a.{q('position')}", user=f"a.{q('user_id')}")
+        raw = (  # identifiers only, from model metadata
+            f"SELECT {column} FROM {q(link)} a WHERE a.{q('prospect_id')} = {q(outer)}.{q('id')}"  # noqa: S608
+        )
+        return prospects.annotate(assignee_ids=RawSQL(raw, (), output_field=CharField()))  # noqa: S611 - no values in it
     pair = Concat(Cast("position", CharField()), Value(":"), Cast("user_id", CharField()), output_field=CharField())
     ids = (
         ProspectAssignee.objects.filter(prospect_id=OuterRef("pk"))
@@ -147,6 +160,12 @@ def with_assignee_ids(prospects: QuerySet[Prospect]) -> QuerySet[Prospect]:
         .values("ids")
     )
     return prospects.annotate(assignee_ids=Subquery(ids, output_field=CharField()))
+
+
+_ASSIGNEE_IDS_SQL = {
+    "postgresql": "string_agg({position}::text || ':' || {user}::text, ',')",
+    "sqlite": "group_concat({position} || ':' || {user}, ',')",
+}
 
 
 def assignee_user_ids(prospect: Prospect) -> list[str]:
