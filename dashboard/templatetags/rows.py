@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard import markup
@@ -67,3 +68,28 @@ def options_keyed(choices: Any, selected: Any) -> SafeString:
 @register.simple_tag
 def options_plain(values: Iterable[Any], selected: Any) -> SafeString:
     return markup.options_plain(values, selected)
+
+
+@register.simple_tag
+def load_more(page: Any, query: str, colspan: int = 0, label: str = "Load more") -> SafeString:
+    """The "Load more" link after a keyset page's rows: a link without JavaScript, an htmx swap of
+    itself for the next rows with it. A table row when `colspan` is given, else a timeline item."""
+    if not page.has_next:
+        return mark_safe("")
+    href = f"?{query}&after={page.next_cursor}" if query else f"?after={page.next_cursor}"
+    if colspan:
+        return format_html(
+            '<tr class="more-row" id="more-rows"><td colspan="{}"><a class="button" href="{}" hx-get="{}" '
+            'hx-target="closest tr" hx-swap="outerHTML" hx-push-url="false">{}</a></td></tr>',
+            colspan,
+            href,
+            href,
+            label,
+        )
+    return format_html(
+        '<li class="tl-more" id="more-rows"><a class="button" href="{}" hx-get="{}" '
+        'hx-target="closest li" hx-swap="outerHTML" hx-push-url="false">{}</a></li>',
+        href,
+        href,
+        label,
+    )

@@ -27,10 +27,14 @@ logger = logging.getLogger(__name__)
 
 _NUMBER_JUNK = re.compile(r"[,$\s]")
 _NULLISH = {"", "none", "null", "n/a", "na", "-"}
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _is_nullish(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().lower() in _NULLISH)
+    if isinstance(value, str):
+        text = value.strip()
+        return len(text) <= 4 and text.lower() in _NULLISH  # (no nullish word is longer)
+    return value is None
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -51,6 +55,8 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def to_int(value: Any) -> int | None:
+    if type(value) is int:  # the common case, first (bool is not an int here)
+        return value
     number = to_decimal(value)
     if number is None or number != number.to_integral_value():
         return None
@@ -79,9 +85,12 @@ def to_datetime(value: Any) -> datetime | None:
         parsed = value
     elif isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = datetime.fromisoformat(value)  # ISO 8601 with "Z" reads as is (Python >= 3.11)
         except ValueError:
-            return None
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                return None
     else:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -104,6 +113,8 @@ def to_date(value: Any) -> date | None:
 
 def to_uuid_str(value: Any) -> str | None:
     """A uuid in canonical lowercase form, or None when the value is not a uuid."""
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # already canonical: most ids, and uuid.UUID() costs ten times the match
     if _is_nullish(value):
         return None
     try:

@@ -33,7 +33,7 @@ from integrations.rentengine import mirror
 from integrations.rentengine.changes import mirror_changed, scopes_bump
 from integrations.rentengine.client import InvalidRequest, NotFound, Page, RentEngineClient, RentEngineError, TokenRejected
 from integrations.rentengine.limiter import Lane
-from integrations.rentengine.models import MirrorRow, SyncMiss, SyncRun, SyncSighting, SyncState
+from integrations.rentengine.models import Lockbox, MirrorRow, Prospect, SyncMiss, SyncRun, SyncSighting, SyncState
 from integrations.rentengine.sync_resources import FULL, INCREMENTAL, Pass, Resource, resources
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,14 @@ REPROBE_AFTER = timedelta(hours=24)  # try an INFERRED endpoint that was switche
 MISSING_SAFETY_RATIO = 0.5  # a full pass that lists fewer rows than this share of the mirror deletes nothing
 RUN_HISTORY = 500
 
-# Full passes of these defer derived state (statuses, assignees, a lockbox's unit) to their end.
-DERIVED_FROM = frozenset({"prospects", "leasing_events", "lockboxes", "lockbox_events", "lockbox_installations"})
+# Full passes of these defer derived state (statuses and assignees; a lockbox's unit) to their end.
+DERIVED_BY = {
+    "prospects": Prospect,
+    "leasing_events": Prospect,
+    "lockboxes": Lockbox,
+    "lockbox_events": Lockbox,
+    "lockbox_installations": Lockbox,
+}
 
 
 class SyncBusy(Exception):
@@ -217,10 +223,9 @@ def _mode_switch(state: SyncState, mode: str, notice: str, exc: Exception) -> No
 
 def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: str = "", error_kind: str = "") -> str:
     now = timezone.now()
-    if outcome == SyncState.Outcome.OK and p.kind == FULL and spec.name in DERIVED_FROM and p.progress.get("pages"):
+    if outcome == SyncState.Outcome.OK and p.kind == FULL and spec.name in DERIVED_BY and p.progress.get("pages"):
         # (A pass that applied no page, e.g. one switched off, deferred nothing.)
-        prospects_changed, lockboxes_changed = mirror.derived_refresh_all()
-        p.progress["changed"] = int(p.progress.get("changed") or 0) + prospects_changed + lockboxes_changed
+        p.progress["changed"] = int(p.progress.get("changed") or 0) + mirror.derived_refresh_all(DERIVED_BY[spec.name])
     if (
         outcome == SyncState.Outcome.OK
         and p.kind == FULL
