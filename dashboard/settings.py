@@ -157,8 +157,13 @@ if DATABASE_URL:
         # No parallel plans: every query here is a small indexed read (a page, a capped count) or
         # a write, and on a small server starting the workers costs more than they save (a capped
         # "mine" count took 11 ms with one worker, 3 ms without; bench/pages.py).
+        # No synchronized scans: a capped count (LIMIT n) over a sequential scan must start at the
+        # table's first page; joining another scan mid-table made the same count read 6,000
+        # pages instead of 114 now and then (1 ms became 23-50 ms; bench/pages.py).
         _options = DATABASES["default"].setdefault("OPTIONS", {})
-        _options["options"] = f"{_options.get('options', '')} -c max_parallel_workers_per_gather=0".strip()
+        _options["options"] = (
+            f"{_options.get('options', '')} -c max_parallel_workers_per_gather=0 -c synchronize_seqscans=off".strip()
+        )
 else:
     DATABASES = {
         "default": {
