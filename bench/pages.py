@@ -42,8 +42,13 @@ was. What made the difference, biggest first:
   covering partial indexes (migrations 0009, 0010) so the capped counts of the default, "mine"
   and per-agent lists and the units list's open-prospect counts read indexes only; search scoped
   by a literal account list (the IN subquery made the planner intersect the whole account index).
-Left: every page pays ~5 ms of shell (session, user, accounts + team member, live versions: 4
-queries) and each query ~0.5-1 ms of ORM compile plus a round trip.
+- Steadier tails: no synchronized sequential scans (a capped count joining another scan mid-table
+  read 6,000 pages instead of 114: 1 ms became 23-50 ms now and then), a partial index for the
+  created range (0012), and `gc.freeze()` at server start (a full collection had stalled one
+  request by 59 ms).
+Left: every page pays ~5 ms of shell (session, user, accounts + team member + live versions: 3
+queries on PostgreSQL) and each query ~0.5-1 ms of ORM compile plus a round trip; the agenda
+(100 showings a page) and the unit page (every availability window parsed) are the slowest.
 """
 
 from __future__ import annotations
