@@ -46,7 +46,7 @@ MISSING_SAFETY_RATIO = 0.5  # a full pass that lists fewer rows than this share 
 RUN_HISTORY = 500
 
 # Full passes of these defer derived state (statuses and assignees; a lockbox's unit) to their end.
-DERIVED_BY = {
+DERIVED_BY: dict[str, type[Prospect] | type[Lockbox]] = {
     "prospects": Prospect,
     "leasing_events": Prospect,
     "lockboxes": Lockbox,

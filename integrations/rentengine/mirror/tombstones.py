@@ -27,7 +27,7 @@ DERIVED_SOURCES: dict[type[MirrorRow], tuple[type[MirrorRow], ...]] = {
 }
 
 
-def derived_refresh_all(model: type[MirrorRow], *, batch: int = 1000) -> int:
+def derived_refresh_all(model: type[Prospect] | type[Lockbox], *, batch: int = 1000) -> int:
     """Recompute every alive prospect's (or lockbox's) derived state, a batch per transaction.
 
     A full pass applies its pages with `refresh=False` and calls this once at the end for the state
