@@ -57,15 +57,15 @@ import argparse
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlparse, urlunparse
+from urllib.parse import urlencode, urlparse
+
+from support import free_port, migrate, postgres_bench_database, simulator_start
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "pages.json"
@@ -81,30 +81,6 @@ sys.path.insert(0, str(ROOT))
 # --- database and fill -------------------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/leasing"
-    parsed = urlparse(base)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        sys.exit(f"bench/pages.py needs PostgreSQL; DATABASE_URL is {parsed.scheme}://...")
-    name = (parsed.path.lstrip("/") or "leasing") + "_bench_pages"
-    return urlunparse(parsed._replace(path="/" + name))
-
-
-def database_prepare(url: str, env: dict[str, str]) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        sys.exit(f"bench/pages.py needs PostgreSQL at {parsed.hostname}:{parsed.port or 5432}: {exc}")
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-
-
 def mirror_empty(url: str) -> None:
     """Every table of the integration app, so the next fill starts from nothing (sync cursors too)."""
     import psycopg
@@ -115,31 +91,14 @@ def mirror_empty(url: str) -> None:
             conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def fill_by_sync(size: str, env: dict[str, str]) -> dict[str, Any]:
     """The real ingest path: the simulator with its limit off, then a full foreground sync."""
     port = free_port()
-    sim_env = {**env, "RENTENGINE_API_TOKEN": TOKEN}
-    simulator = subprocess.Popen(
-        [PYTHON, "manage.py", "rentengine_simulator", "--port", str(port), "--size", size, "--seed", str(SEED), "--rate-limit", "off"],
-        cwd=ROOT, env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    simulator = simulator_start(size=size, port=port, token=TOKEN, rate_limit="off", seed=SEED)
     try:
-        deadline = time.monotonic() + 300
-        assert simulator.stdout is not None
-        while time.monotonic() < deadline:
-            line = simulator.stdout.readline()
-            if not line and simulator.poll() is not None:
-                sys.exit("the simulator exited before it was ready")
-            if b"ready on" in line:
-                break
         sync_env = {
-            **sim_env,
+            **env,
+            "RENTENGINE_API_TOKEN": TOKEN,
             "RENTENGINE_BASE_URL": f"http://127.0.0.1:{port}/api/public/v1",
             # Lift our own limiter too: this measures pages, not pacing.
             "RENTENGINE_RATE_LIMIT": "100000",
@@ -153,9 +112,8 @@ def fill_by_sync(size: str, env: dict[str, str]) -> dict[str, Any]:
             sys.exit(f"rentengine_sync --full failed ({result.returncode})")
         return {"fill": "sync", "fill_seconds": round(time.monotonic() - began, 1)}
     finally:
-        if simulator.poll() is None:
-            os.killpg(simulator.pid, signal.SIGTERM)
-            simulator.wait(timeout=30)
+        simulator.terminate()
+        simulator.wait(timeout=30)
 
 
 def fill_direct(size: str) -> dict[str, Any]:
@@ -387,7 +345,7 @@ def main() -> None:
     parser.add_argument("--refill", action="store_true", help="empty the mirror and fill it again")
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = postgres_bench_database("pages", fresh=False, required_by="bench/pages.py")
     var = ROOT / "var" / "bench-pages"
     var.mkdir(parents=True, exist_ok=True)
     env = {
@@ -398,7 +356,7 @@ def main() -> None:
         "LEASING_VAR_DIR": str(var),
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     }
-    database_prepare(url, env)
+    migrate(env)
     marker = var / f"{urlparse(url).path.lstrip('/')}.json"
     filled = json.loads(marker.read_text()) if marker.exists() else {}
     os.environ.update(env)

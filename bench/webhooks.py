@@ -41,9 +41,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
-from support import free_port
+from support import free_port, migrate, postgres_bench_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "webhooks.json"
@@ -61,28 +61,11 @@ TABLES_EMPTIED = (
 # --- setup -----------------------------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/leasing"
-    parsed = urlparse(base)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        sys.exit(f"bench/webhooks.py needs PostgreSQL; DATABASE_URL is {parsed.scheme}://...")
-    name = (parsed.path.lstrip("/") or "leasing") + "_bench_webhooks"
-    return urlunparse(parsed._replace(path="/" + name))
-
-
 def database_prepare(url: str, env: dict[str, str]) -> None:
+    """Migrated, with the tables the deliveries touch emptied."""
     import psycopg
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        sys.exit(f"bench/webhooks.py needs PostgreSQL at {parsed.hostname}:{parsed.port or 5432}: {exc}")
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    migrate(env)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES_EMPTIED)} RESTART IDENTITY CASCADE")
         conn.execute("VACUUM ANALYZE rentengine_webhookdelivery")
@@ -439,7 +422,7 @@ def main() -> None:
     args = parser.parse_args()
     duration = args.duration or (15.0 if args.size == "small" else 60.0)
 
-    url = bench_database_url()
+    url = postgres_bench_database("webhooks", fresh=False, required_by="bench/webhooks.py")
     var_dir = Path(tempfile.mkdtemp(prefix="leasing-bench-webhooks-"))
     env = {
         **os.environ,

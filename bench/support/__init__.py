@@ -47,6 +47,11 @@ def postgres_bench_database(suffix: str, *, fresh: bool = True, required_by: str
     return urlunparse(parsed._replace(path=f"/{name}"))
 
 
+def migrate(env: dict[str, str]) -> None:
+    """`manage.py migrate` on the database `env` names."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
 def simulator_start(
     *, size: str, port: int, token: str, rate_limit: str = "30/5s", seed: int = 42, extra: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
