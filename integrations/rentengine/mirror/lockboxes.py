@@ -59,9 +59,7 @@ def lockboxes_apply(records: Sequence[LockboxRecord], *, refresh: bool = True) -
 @transaction.atomic
 def lockbox_events_apply(records: Sequence[LockboxEventRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
-    owners = {
-        str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
-    }
+    owners = _lockbox_accounts(records)
     rows = [
         {
             **_mirror_fields(r, now),
@@ -77,21 +75,13 @@ def lockbox_events_apply(records: Sequence[LockboxEventRecord], *, refresh: bool
         }
         for r in records
     ]
-    accounts = accounts_ensure(row["account_id"] for row in rows)
-    changed = upsert(LockboxEvent, rows, compare=("event_type", "unit_id", "metadata", "deleted_at"))
-    if changed:
-        changed_set = {str(c) for c in changed}
-        if refresh:
-            lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
-    return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
+    return _lockbox_rows_write(LockboxEvent, records, rows, ("event_type", "unit_id", "metadata", "deleted_at"), refresh)
 
 
 @transaction.atomic
 def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord], *, refresh: bool = True) -> Applied:
     now = timezone.now()
-    owners = {
-        str(k): str(v) for k, v in Lockbox.objects.filter(id__in={r.lockbox_id for r in records}).values_list("id", "account_id")
-    }
+    owners = _lockbox_accounts(records)
     rows = [
         {
             **_mirror_fields(r, now),
@@ -106,12 +96,30 @@ def lockbox_installations_apply(records: Sequence[LockboxInstallationRecord], *,
         }
         for r in records
     ]
+    return _lockbox_rows_write(
+        LockboxInstallation, records, rows, ("unit_id", "installed_at", "uninstalled_at", "deleted_at"), refresh
+    )
+
+
+def _lockbox_accounts(records: Sequence[Any]) -> dict[str, str]:
+    """Each record's lockbox's account (the rows of a lockbox's events and installations may lack one)."""
+    ids = {r.lockbox_id for r in records}
+    return {str(k): str(v) for k, v in Lockbox.objects.filter(id__in=ids).values_list("id", "account_id")}
+
+
+def _lockbox_rows_write(
+    model: type[LockboxEvent] | type[LockboxInstallation],
+    records: Sequence[Any],
+    rows: list[dict[str, Any]],
+    compare: tuple[str, ...],
+    refresh: bool,
+) -> Applied:
+    """Upsert a lockbox's event or installation rows, then recompute the lockboxes they changed."""
     accounts = accounts_ensure(row["account_id"] for row in rows)
-    changed = upsert(LockboxInstallation, rows, compare=("unit_id", "installed_at", "uninstalled_at", "deleted_at"))
-    if changed:
+    changed = upsert(model, rows, compare=compare)
+    if changed and refresh:
         changed_set = {str(c) for c in changed}
-        if refresh:
-            lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
+        lockboxes_refresh({r.lockbox_id for r in records if r.id in changed_set})
     return Applied(seen=len(records), changed_ids=changed, accounts=accounts)
 
 
