@@ -31,8 +31,6 @@ import json
 import os
 import random
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from support import free_port, migrate, postgres_bench_database
+from support import free_port, migrate, postgres_bench_database, process_stop, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "webhooks.json"
@@ -98,16 +96,8 @@ def server_start(port: int, env: dict[str, str], workers: int, log: Path, app: l
             "--workers", str(workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
     out = open(log, "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"uvicorn exited with {process.returncode}; see {log}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"uvicorn did not listen on {port} within 60 s; see {log}")
+    wait_listening(port, process, log)
+    return process
 
 
 def cpu_seconds(root: int) -> float:
@@ -122,16 +112,6 @@ def cpu_seconds(root: int) -> float:
     except (OSError, ValueError):
         return float("nan")
     return total
-
-
-def process_stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # --- deliveries ------------------------------------------------------------------------------------

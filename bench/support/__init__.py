@@ -7,6 +7,7 @@ doesn't take it for a benchmark.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +46,31 @@ def postgres_bench_database(suffix: str, *, fresh: bool = True, required_by: str
     except psycopg.OperationalError as exc:
         sys.exit(f"{required_by} needs PostgreSQL at {parsed.hostname}:{parsed.port or 5432}: {exc}")
     return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `process` (uvicorn) accepts connections on `port`; exits if it dies or takes over 60 s."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"uvicorn exited with {process.returncode}; see {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"uvicorn did not listen on {port} within 60 s; see {log}")
+
+
+def process_stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group (started with start_new_session), SIGKILL after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def migrate(env: dict[str, str]) -> None:
