@@ -40,16 +40,16 @@ import json, sys, time
 import django
 django.setup()
 from django.core.management import call_command
-from integrations.rentengine import sync, tasks
+from integrations.rentengine import sync
 from integrations.rentengine.models import SyncState
 call_command("migrate", verbosity=0)
-specs = sync.resources()
+specs = sync.resource_specs()
 started, began = set(), time.monotonic()
 while True:
     states = {s.resource: s for s in SyncState.objects.all()}
     for name, spec in specs.items():
         if name not in started and all(states.get(d) and states[d].last_success_at for d in spec.after):
-            tasks.sync_start_now(name, full=True)
+            sync.sync_start_now(name, full=True)
             started.add(name)
     states = {s.resource: s for s in SyncState.objects.all()}
     if len(started) == len(specs) and all(states[n].run_id is None and states[n].last_outcome for n in specs):

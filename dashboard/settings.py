@@ -242,6 +242,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "rentengine.outbox_tick",
         "schedule": env_float("RENTENGINE_OUTBOX_TICK_SECONDS", 15.0, minimum=1.0),
     },
+    # Webhooks' safety net: applies deliveries whose apply request was lost, and failed ones due for retry.
+    "rentengine-webhooks-sweep": {
+        "task": "rentengine.webhooks_sweep",
+        "schedule": env_float("RENTENGINE_WEBHOOK_SWEEP_EVERY_SECONDS", 60.0, minimum=1.0),
+    },
 }
 
 # --- RentEngine -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Which change scopes a person may watch: the mirror kinds of the accounts they may see, plus the
 operator scopes every signed-in person's screens show (/sync/, bulk-assignment progress).
 
-Scope strings are the ones `integrations.rentengine.changes` bumps: "<kind>:<account id>" and the
+Scope strings are the ones `integrations.rentengine.mirror.changes` bumps: "<kind>:<account id>" and the
 plain global names.
 """
 

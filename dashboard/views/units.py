@@ -26,8 +26,8 @@ from dashboard.scope import account_zone, request_account
 from dashboard.timeline import by_day, lockbox_event_item, lockbox_event_user_ids, showing_item
 from dashboard.views.common import no_account, render_zoned
 from integrations.rentengine import vocabulary
+from integrations.rentengine.client import AvailabilityRecord
 from integrations.rentengine.models import Account, Lockbox, LockboxEvent, Prospect, Showing, Unit, UnitAvailability
-from integrations.rentengine.records import AvailabilityRecord
 
 SORTS = {
     "address": Sort("address", False, "Address"),

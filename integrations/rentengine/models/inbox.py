@@ -1,11 +1,7 @@
-"""The webhook inbox: every authentic delivery, stored raw before it is answered, then applied.
+"""The webhook inbox: every authentic delivery stored raw before it is answered, then applied.
 
-Stored first, processed later (dj-stripe's WebhookEventTrigger is the model): the receiver only
-inserts a row (one `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING`), a Celery task applies it to
-the mirror, and the row keeps what happened (status, attempts, last error) so operators can see and
-replay it. Rows are never deleted by the app: the inbox is also the audit trail.
-
-Rejected requests (wrong or missing key) are never stored; they are only counted, one row per day.
+The row keeps what happened (status, attempts, last error) so operators can see and replay it;
+refused requests are only counted, one row per day.
 """
 
 from __future__ import annotations

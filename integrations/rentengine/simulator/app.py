@@ -23,18 +23,20 @@ from typing import Any
 
 from integrations.rentengine.vocabulary import API_PREFIX
 
-from . import control, endpoints, features, showings
+from . import control, features
+from . import list_endpoints as endpoints
+from . import showing_endpoints as showings
 from .activity import activity_run
-from .assignments import leasing_events_create
 from .config import SimulatorConfig
 from .faults import BEFORE, Fault, FaultBook
+from .messages import JSON, Request, Response, error_response, json_response, not_found
 from .ratelimit import SlidingWindow
 from .requestlog import RequestLog
 from .seed import state_seed
 from .state import State
 from .validation import Invalid
-from .webhooks import WebhookSender
-from .wire import JSON, Request, Response, error_response, json_response, not_found
+from .webhook_sender import WebhookSender
+from .write_endpoints import leasing_events_create
 
 Handler = Callable[[State, Request], Response]
 Scope = dict[str, Any]

@@ -20,18 +20,33 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from .activity import activity_step
-from .config import anchor_parse, rate_limit_parse
+from .config import SimulatorConfig, anchor_parse, rate_limit_parse
+from .faults import FaultBook
 from .features import describe, features_parse
 from .lexicon import OWNER_USER_ID
-from .state import Row
-from .wire import Request, Response, error_response, json_response, not_found
+from .messages import Request, Response, error_response, json_response, not_found
+from .ratelimit import SlidingWindow
+from .requestlog import RequestLog
+from .state import Row, State
+from .webhook_sender import WebhookSender
 
-if TYPE_CHECKING:
-    from .app import Simulator
+
+class Simulator(Protocol):
+    """What the control endpoint drives: the parts of `app.Simulator` it reads and changes."""
+
+    config: SimulatorConfig
+    state: State
+    limiter: SlidingWindow
+    faults: FaultBook
+    log: RequestLog
+    webhooks: WebhookSender
+
+    def reset(self, *, seed: int | None = None, size: str | None = None, anchor: Any = None) -> None: ...
+
 
 PREFIX = "/_simulator"
 
