@@ -36,8 +36,14 @@ from integrations.rentengine.mirror.changes import (
     scopes_bump,
     scopes_for,
 )
+from integrations.rentengine.mirror.database import (
+    appliers_serialize,
+    commit_relaxed,
+    insert_once,
+    session_lock_release,
+    session_lock_try,
+)
 from integrations.rentengine.mirror.fields import Applied, accounts_ensure, users_seen
-from integrations.rentengine.mirror.lock import appliers_serialize
 from integrations.rentengine.mirror.tombstones import derived_refresh_all, rows_tombstone
 
 __all__ = [
@@ -46,8 +52,10 @@ __all__ = [
     "accounts_ensure",
     "appliers_serialize",
     "channel",
+    "commit_relaxed",
     "derived_refresh_all",
     "floorplans_apply",
+    "insert_once",
     "leasing_events_apply",
     "lockbox_events_apply",
     "lockbox_installations_apply",
@@ -63,6 +71,8 @@ __all__ = [
     "scope_versions",
     "scopes_bump",
     "scopes_for",
+    "session_lock_release",
+    "session_lock_try",
     "showings_apply",
     "subteams_apply",
     "units_apply",

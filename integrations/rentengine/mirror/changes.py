@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from integrations.rentengine.mirror.database import commit_relaxed
 from integrations.rentengine.models import ScopeVersion
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,7 @@ def _bump_now(scopes: list[str]) -> None:
     table = connection.ops.quote_name(ScopeVersion._meta.db_table)
     rows = ", ".join(["(%s, 1, CURRENT_TIMESTAMP)"] * len(scopes))  # sorted: concurrent bumps lock rows in one order
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL synchronous_commit = off")
+        commit_relaxed()
         cursor.execute(
             f"INSERT INTO {table} (scope, version, changed_at) VALUES {rows} "  # noqa: S608 - identifiers and placeholders only
             f"ON CONFLICT (scope) DO UPDATE SET version = {table}.version + 1, changed_at = CURRENT_TIMESTAMP "

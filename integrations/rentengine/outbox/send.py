@@ -88,21 +88,11 @@ def locked(queryset: QuerySet[OutboxAssignment]) -> QuerySet[OutboxAssignment]:
 
 def row_hold(row_id: int) -> bool:
     """Mark the row as in flight for as long as this connection lives (PostgreSQL only)."""
-    if not on_postgres():
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [HOLD_NAMESPACE | row_id])
-        return bool(cursor.fetchone()[0])
+    return mirror.session_lock_try(HOLD_NAMESPACE | row_id)
 
 
 def row_unhold(row_id: int) -> None:
-    if not on_postgres():
-        return
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [HOLD_NAMESPACE | row_id])
-    except DatabaseError as exc:  # the connection is gone, and the lock with it
-        logger.warning("could not release the hold on outbox row %s: %s", row_id, exc)
+    mirror.session_lock_release(HOLD_NAMESPACE | row_id)
 
 
 # --- claiming -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -124,7 +124,7 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
             except StopIteration:
                 break
             with transaction.atomic():  # the page, its sightings and the progress commit together
-                _relaxed_commit()
+                mirror.commit_relaxed()
                 applied = spec.apply(pass_, page)
                 _after_page(spec, pass_, page, applied, resume)
                 _save_progress(state, pass_, client.stats.requests - requests_before)
@@ -160,16 +160,6 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
     return _finish(spec, state, pass_, outcome=SyncState.Outcome.OK)
 
 
-def _relaxed_commit() -> None:
-    """The mirror can always be re-read from RentEngine, so sync commits need not wait for the disk:
-    after a crash PostgreSQL comes back consistent as of a moment earlier (data and progress commit
-    together), and the next pass re-reads what was lost. Webhooks keep full durability: their
-    answer promises the delivery is stored."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")  # this transaction only
-
-
 def _after_page(spec: Resource, p: Pass, page: Page[Any], applied: mirror.Applied, resume: dict[str, Any]) -> None:
     progress = p.progress
     progress["seen"] = int(progress.get("seen") or 0) + applied.seen
@@ -189,17 +179,7 @@ def _after_page(spec: Resource, p: Pass, page: Page[Any], applied: mirror.Applie
 
 
 def sightings_add(resource: str, ids: set[str]) -> None:
-    if not ids:
-        return
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(SyncSighting._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (resource, row_id) SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
-                [resource, sorted(ids)],
-            )
-    else:
-        SyncSighting.objects.bulk_create([SyncSighting(resource=resource, row_id=i) for i in ids], ignore_conflicts=True)
+    SyncSighting.objects.bulk_create([SyncSighting(resource=resource, row_id=i) for i in ids], ignore_conflicts=True)
 
 
 def _save_progress(state: SyncState, p: Pass, requests: int) -> None:

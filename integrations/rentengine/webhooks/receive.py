@@ -21,14 +21,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.rentengine import vocabulary
+from integrations.rentengine import mirror, vocabulary
 from integrations.rentengine.models import WebhookDelivery, WebhookRejection
 from integrations.rentengine.webhooks.tasks import deliveries_apply_soon
 from integrations.rentengine.webhooks.writers import written
@@ -213,31 +213,6 @@ def _shown(value: Any) -> str:
     return "nothing" if value is None else _clean(repr(value), 60)
 
 
-_STORE_COLUMNS = (
-    "dedupe_key", "received_at", "table", "type", "record_id", "message_id", "retried", "headers", "remote_addr",
-    "body", "status", "attempts", "last_error",
-)  # fmt: skip
-
-
-@functools.cache
-def _store_fields() -> list[models.Field[Any, Any]]:
-    by_name = {f.name: f for f in WebhookDelivery._meta.concrete_fields}
-    return [by_name[name] for name in _STORE_COLUMNS]
-
-
-@functools.cache
-def _store_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    meta = WebhookDelivery._meta
-    columns = ", ".join(quote(str(f.column)) for f in _store_fields())
-    placeholders = ", ".join(["%s"] * len(_STORE_COLUMNS))
-    # Identifiers come from model metadata; every value is a parameter.
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote('id')}"
-    )
-
-
 def delivery_store(delivery: Delivery, *, now: datetime | None = None) -> int | None:
     """Store a delivery once: one `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`.
 
@@ -259,15 +234,12 @@ def delivery_store(delivery: Delivery, *, now: datetime | None = None) -> int | 
         "attempts": 0,
         "last_error": "" if delivery.handled else f"table {delivery.table!r} is not applied to the mirror",
     }
-    params = [f.get_db_prep_save(values[f.name], connection) for f in _store_fields()]
-    with connection.cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor), params)
-        row = cursor.fetchone()
-    if row is None:
+    new_id = mirror.insert_once(WebhookDelivery, values, unique="dedupe_key")
+    if new_id is None:
         return None
     if delivery.handled:
         transaction.on_commit(deliveries_apply_soon)
-    return int(row[0])
+    return int(new_id)
 
 
 def _answer(payload: dict[str, Any], status: int = 200) -> JsonResponse:
