@@ -44,7 +44,9 @@ from integrations.rentengine.mirror.database import (
     session_lock_try,
 )
 from integrations.rentengine.mirror.fields import Applied, accounts_ensure, users_seen
+from integrations.rentengine.mirror.quarantine import quarantine_retry, quarantined_records, records_apply, refusal_text
 from integrations.rentengine.mirror.tombstones import derived_refresh_all, rows_tombstone
+from integrations.rentengine.mirror.upsert import text_clean
 
 __all__ = [
     "KIND_SCOPES",
@@ -67,6 +69,10 @@ __all__ = [
     "prescreening_templates_apply",
     "prospects_apply",
     "prospects_refresh",
+    "quarantine_retry",
+    "quarantined_records",
+    "records_apply",
+    "refusal_text",
     "rows_tombstone",
     "scope_versions",
     "scopes_bump",
@@ -75,6 +81,7 @@ __all__ = [
     "session_lock_try",
     "showings_apply",
     "subteams_apply",
+    "text_clean",
     "units_apply",
     "users_seen",
 ]

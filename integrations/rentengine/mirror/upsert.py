@@ -7,6 +7,7 @@ deliberate delete's tombstone only by a strictly newer version.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +42,23 @@ def _default(field: models.Field) -> Any:
     if isinstance(field, models.CharField | models.TextField):
         return ""
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_clean(value: Any) -> Any:
+    """A value the database can store: strings (at any depth) lose NUL characters, which PostgreSQL
+    text and JSON refuse, and lone surrogates become U+FFFD. Values are cleaned, never serialized JSON."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
+    if isinstance(value, dict):
+        return {text_clean(k): text_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [text_clean(v) for v in value]
+    return value
 
 
 def _json_value(value: Any) -> Any:
@@ -99,14 +117,14 @@ def upsert(
             if connection.vendor == "postgresql":
                 types = ", ".join(f"{quote(str(f.column))} {f.db_type(connection)}" for f in fields)
                 payload = json.dumps(
-                    [{column: row.get(name, default) for name, column, default in slots} for row in chunk],
+                    [{column: text_clean(row.get(name, default)) for name, column, default in slots} for row in chunk],
                     default=_json_value,
-                ).replace("\\u0000", "")  # PostgreSQL text can't hold NUL; one stray byte must not sink the page
+                )
                 sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM jsonb_to_recordset(%s::jsonb) AS x({types})"  # noqa: S608
                 cursor.execute(sql + conflict, [payload])
             else:
                 params = [
-                    f.get_db_prep_save(row.get(name, default), connection)
+                    f.get_db_prep_save(text_clean(row.get(name, default)), connection)
                     for row in chunk
                     for f, (name, _, default) in zip(fields, slots, strict=True)
                 ]
@@ -123,7 +141,7 @@ def rows_update(model: type[models.Model], rows: Sequence[dict[str, Any]], field
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_update([model(**row) for row in rows], list(fields))
+        model._default_manager.bulk_update([model(**text_clean(row)) for row in rows], list(fields))
         return
     meta = model._meta
     pk = meta.pk
@@ -134,7 +152,7 @@ def rows_update(model: type[models.Model], rows: Sequence[dict[str, Any]], field
     columns = [pk, *targets]
     types = ", ".join(f"{quote(str(f.column))} {f.db_type(connection)}" for f in columns)  # type: ignore[union-attr]
     sets = ", ".join(f"{quote(str(f.column))} = x.{quote(str(f.column))}" for f in targets)  # type: ignore[union-attr]
-    payload = json.dumps([{str(f.column): row.get(f.attname) for f in columns} for row in rows], default=_json_value)  # type: ignore[union-attr]
+    payload = json.dumps([{str(f.column): text_clean(row.get(f.attname)) for f in columns} for row in rows], default=_json_value)  # type: ignore[union-attr]
     table = quote(meta.db_table)
     pk_column = quote(str(pk.column))
     with connection.cursor() as cursor:

@@ -23,6 +23,8 @@ import json
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from integrations.rentengine.vocabulary import LOG_NOTE
+
 from .activity import activity_step
 from .config import SimulatorConfig, anchor_parse, rate_limit_parse
 from .faults import FaultBook
@@ -31,8 +33,9 @@ from .lexicon import OWNER_USER_ID
 from .messages import Request, Response, error_response, json_response, not_found
 from .ratelimit import SlidingWindow
 from .requestlog import RequestLog
-from .state import Row, State
+from .state import Row, State, stamp
 from .webhook_sender import WebhookSender
+from .writes import leasing_event_add, row_update
 
 
 class Simulator(Protocol):
@@ -114,6 +117,10 @@ def handle(sim: Simulator, request: Request) -> Response:
             webhooks_configure(sim, body)
         if method in ("GET", "POST"):
             return json_response(200, sim.webhooks.stats(int(params.get("recent", 200))))
+    if path == "/records" and method == "POST":
+        return json_response(200, record_change(sim, body))
+    if path == "/leasing_events" and method == "POST":
+        return json_response(201, leasing_event_note(sim, body))
     if path == "/rate_limit" and method == "POST":
         chosen = rate_limit_parse(body["rate_limit"]) if "rate_limit" in body else None
         settings = sim.config.rate_limit
@@ -137,6 +144,8 @@ def handle(sim: Simulator, request: Request) -> Response:
         if method in ("GET", "POST"):
             return json_response(200, describe(sim.config.without))
     if path in (
+        "/records",
+        "/leasing_events",
         "/health",
         "/people",
         "/state",
@@ -213,3 +222,31 @@ def webhooks_configure(sim: Simulator, body: dict[str, Any]) -> None:
         raise ValueError(f"unknown webhook settings: {', '.join(sorted(unknown))}")
     for name, value in body.items():
         setattr(sim.webhooks.settings, name, value)
+
+
+def record_change(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    """Change fields of one row as a person would (an enquiry form, an agent's edit): a new version
+    of the row, announced as an UPDATE webhook. Leasing events never change; add one instead."""
+    table_name, changes = body.get("table"), body.get("changes")
+    if table_name not in ("units", "prospects", "lockboxes") or not isinstance(changes, dict):
+        raise ValueError('the body must be {"table": "units"|"prospects"|"lockboxes", "id": ..., "changes": {...}}')
+    table = sim.state.table(table_name)
+    row = table.get(body.get("id"))
+    if row is None:
+        raise ValueError(f"no {table_name} row with id {body.get('id')!r}")
+    return row_update(sim.state, table_name, row, **changes, updated_at=stamp(sim.state.clock()))
+
+
+def leasing_event_note(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    """Add a leasing event with the given notes to a prospect (a "Log Note" by default)."""
+    prospect = sim.state.table("prospects").get(body.get("prospect_id"))
+    if prospect is None:
+        raise ValueError(f"no prospect with id {body.get('prospect_id')!r}")
+    return leasing_event_add(
+        sim.state,
+        prospect,
+        str(body.get("event_type") or LOG_NOTE),
+        source="Leasing Agent",
+        created_by=OWNER_USER_ID,
+        notes=body.get("notes"),
+    )

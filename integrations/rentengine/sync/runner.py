@@ -7,9 +7,11 @@ fallback) with a notice on /sync/, and is tried again after REPROBE_AFTER.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,7 @@ from integrations.rentengine.client import (
     InvalidRequest,
     NotFound,
     Page,
+    Parsed,
     RentEngineClient,
     RentEngineError,
     TokenRejected,
@@ -113,6 +116,12 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
     touched: set[str] = set()  # accounts with changes, announced once per step rather than per page
     pages = spec.pages(pass_)
     done_here = 0
+    if not pass_.progress.get("quarantine_retried"):
+        pass_.progress["quarantine_retried"] = True
+        with transaction.atomic():
+            retried = mirror.quarantine_retry(spec.name, functools.partial(_records_apply, spec, pass_, None))
+        if retried.changed:
+            touched |= retried.accounts
     try:
         while True:
             # The budget is checked before asking for the next page (a generator only fetches when
@@ -125,7 +134,7 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
                 break
             with transaction.atomic():  # the page, its sightings and the progress commit together
                 mirror.commit_relaxed()
-                applied = spec.apply(pass_, page)
+                applied = mirror.records_apply(spec.name, page.records, functools.partial(_records_apply, spec, pass_, page))
                 _after_page(spec, pass_, page, applied, resume)
                 _save_progress(state, pass_, client.stats.requests - requests_before)
             requests_before = client.stats.requests
@@ -158,6 +167,13 @@ def run_step(resource: str, run_id: uuid.UUID | str, *, client: RentEngineClient
         if touched and spec.notice_kind:
             mirror_changed(spec.notice_kind, touched)
     return _finish(spec, state, pass_, outcome=SyncState.Outcome.OK)
+
+
+def _records_apply(spec: Resource, p: Pass, page: Page[Any] | None, records: Sequence[Any]) -> mirror.Applied:
+    """Apply some records of a page (all of them, or one at a time after the database refused the page)."""
+    if page is None or records is not page.records:
+        page = Page(parsed=Parsed(records=list(records), received=len(records)), page_number=0, next_page_number=None, requests=0)
+    return spec.apply(p, page)
 
 
 def _after_page(spec: Resource, p: Pass, page: Page[Any], applied: mirror.Applied, resume: dict[str, Any]) -> None:

@@ -207,7 +207,7 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         detail = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:3])
         return f"record not readable: {detail}"[:2000]
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    return mirror.refusal_text(exc)
 
 
 def _permanent(exc: BaseException) -> bool:
