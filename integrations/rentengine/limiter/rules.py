@@ -4,8 +4,8 @@ Every store (memory, file, Redis: `stores.py`) runs these same functions inside 
 read-modify-write, so one set of rules holds for threads, processes and hosts alike. The promise is
 "never more than `limit` requests in any `window` seconds": a sliding-window log of slots, where a
 slot counts from its grant until its request completes (RentEngine counts arrivals, which happen
-somewhere in between). Higher lanes go first; a 429 pauses everyone and, when repeated, slows the
-pace (see `report_429`).
+somewhere in between). Higher lanes go first; a 429 pauses everyone, and a run of them slows the
+pace (see `report_429`), which then recovers step by step.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class LimiterState:
     slowdown: float  # effective window / configured window (1 = full speed)
     cooldown_remaining: float
     reduction_reason: str  # "" when running at the configured rate
-    strikes: int  # distinct 429 episodes within strike_memory
+    recent_429: int  # 429s in the last usage_horizon seconds
     used_in_window: int  # slots in the last effective window, in-flight ones included
     in_flight: int  # granted, not yet released
     usage_horizon: float
@@ -97,10 +97,13 @@ class LimiterConfig:
     waiter_ttl: float = 3.0  # a waiter that stops refreshing its registration is gone after this
     max_sleep: float = 0.5  # longest single sleep while waiting (keeps the registration fresh)
     yield_sleep: float = 0.02  # sleep of a caller that gave way to a higher lane
-    max_cooldown: float = 60.0  # cap on Retry-After and on the backoff without it
-    strike_memory: float = 300.0  # 429 episodes this close together count as "repeated"
+    max_cooldown: float = 60.0  # cap on Retry-After
+    bare_pause: float = 1.0  # a 429 without Retry-After pauses about this many windows (with jitter)
     max_slowdown: float = 12.0  # 28 per 60 s at most: the slowest reading of RentEngine's window
-    recovery_quiet: float = 600.0  # seconds without a 429 before each step back up
+    decrease: float = 1.5  # a slowdown divides the rate by this
+    decrease_share: float = 0.1  # ... when more than this share of recent requests got a 429
+    share_horizon: float = 15.0  # "recent", in seconds
+    recovery_steps: int = 11  # from the slowest rate back to the configured one in this many windows
     usage_horizon: float = 60.0  # how far back per-lane usage is reported
     hold: float = 60.0  # an unreleased slot (process died mid-request) counts this long; > any request
 
@@ -110,20 +113,25 @@ class LimiterConfig:
         if self.max_sleep >= self.waiter_ttl:
             raise ValueError("max_sleep must be shorter than waiter_ttl, or live waiters would expire while sleeping")
 
+    @property
+    def rate(self) -> float:
+        """The configured rate, requests per second."""
+        return self.limit / self.window
 
-def reduction_reason(c: LimiterConfig, slowdown: float, strikes: int) -> str:
+
+def _pace(c: LimiterConfig, slowdown: float) -> str:
+    return f"{c.rate / slowdown * 60:.0f} requests a minute (configured {c.rate * 60:.0f})"
+
+
+def reduction_reason(c: LimiterConfig, slowdown: float, refused: int, requests: int) -> str:
     return (
-        f"slowed to {c.limit} requests per {c.window * slowdown:g} s (configured {c.limit} per {c.window:g} s) after "
-        f"{strikes} rate-limit responses (429) within {c.strike_memory:g} s although we paced: "
-        f"RentEngine's real window may be longer than {c.window:g} s"
+        f"slowed to {_pace(c, slowdown)}: {refused} of the last {requests} requests got a 429, "
+        "so the budget is shared with another client or RentEngine counts a longer window"
     )
 
 
 def recovery_reason(c: LimiterConfig, slowdown: float) -> str:
-    return (
-        f"recovering: {c.limit} requests per {c.window * slowdown:g} s after {c.recovery_quiet:g} s without a 429 "
-        f"(configured {c.limit} per {c.window:g} s)"
-    )
+    return f"recovering at {_pace(c, slowdown)}: one step back up every {c.window:g} s without a slowdown"
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,8 @@ class Report429:
     remaining: float  # seconds of cooldown left
     slowdown: float
     lowered: bool  # this 429 slowed the pace down
-    strikes: int
+    refused: int  # 429s among the recent requests, this one included
+    requests: int  # recent requests
 
 
 def _minus_infinity() -> float:
@@ -162,20 +171,22 @@ class Shared:
     flying: dict[str, float] = field(default_factory=dict)  # slot -> now + hold
     waiters: list[dict[str, float]] = field(default_factory=lambda: [{} for _ in LANES])  # per lane: waiter -> expiry
     usage: list[list[list[int]]] = field(default_factory=lambda: [[] for _ in LANES])  # per lane: [bucket, grants]
+    refused: list[list[int]] = field(default_factory=list)  # [bucket, 429s]
     cooldown_until: float = 0.0
     slowdown: float = 1.0
-    strikes: int = 0
-    last_strike_at: float = field(default_factory=_minus_infinity)
-    last_429_at: float = field(default_factory=_minus_infinity)
+    decreased_at: float = field(default_factory=_minus_infinity)
     changed_at: float = field(default_factory=_minus_infinity)
     reason: str = ""
 
 
 def _tidy(s: Shared, c: LimiterConfig, now: float) -> None:
     """Slow recovery, expiry of dead waiters and of unreleased slots, and pruning of the log."""
-    if s.slowdown > 1 and now - max(s.last_429_at, s.changed_at) >= c.recovery_quiet:
-        s.slowdown = max(1.0, s.slowdown / 2)
-        s.changed_at = now
+    # Additive recovery: one step of the rate per window since the last change, whatever 429s came
+    # meanwhile that did not warrant a slowdown (a spurious one must not pin the pace down).
+    step = c.rate * (1 - 1 / c.max_slowdown) / c.recovery_steps
+    while s.slowdown > 1 and now - s.changed_at >= c.window:
+        s.slowdown = max(1.0, c.rate / (c.rate / s.slowdown + step))
+        s.changed_at += c.window
         s.reason = "" if s.slowdown <= 1 else recovery_reason(c, s.slowdown)
     for registrations in s.waiters:
         for waiter in [w for w, expires in registrations.items() if expires <= now]:
@@ -188,16 +199,31 @@ def _tidy(s: Shared, c: LimiterConfig, now: float) -> None:
     if drop > 0:
         del s.done[:drop]
     width = c.usage_horizon / USAGE_BUCKETS
-    for buckets in s.usage:
+    for buckets in [*s.usage, s.refused]:
         while buckets and (buckets[0][0] + 1) * width <= now - c.usage_horizon:
             buckets.pop(0)
+
+
+def _bucket(c: LimiterConfig, now: float) -> int:
+    return int(now // (c.usage_horizon / USAGE_BUCKETS))
+
+
+def _count(buckets: list[list[int]], since: int) -> int:
+    return sum(n for bucket, n in buckets if bucket >= since)
+
+
+def _paced(c: LimiterConfig, slowdown: float) -> tuple[int, float]:
+    """The effective limit and window of a slowdown: fewer requests per window (not a longer window
+    for the same burst), so that no burst is larger than the pace allows."""
+    limit = max(1, round(c.limit / slowdown))
+    return limit, c.window * limit * slowdown / c.limit
 
 
 def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, slot: str) -> Attempt:
     """Grant `slot` now, or register `waiter` in its lane and say how long to wait."""
     _tidy(s, c, now)
     index = LANES.index(lane)
-    window = c.window * s.slowdown
+    limit, window = _paced(c, s.slowdown)
 
     def wait(seconds: float, why: str) -> Attempt:
         s.waiters[index][waiter] = now + c.waiter_ttl
@@ -209,11 +235,11 @@ def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, sl
         return wait(0.0, "priority")
     # Ascending: finished stamps are <= now, and after _tidy every slot in flight is stamped > now.
     in_window = s.done[bisect.bisect_right(s.done, now - window - MARGIN) :] + sorted(s.flying.values())
-    if len(in_window) >= c.limit:
-        return wait(in_window[len(in_window) - c.limit] + window + MARGIN - now, "window")
+    if len(in_window) >= limit:
+        return wait(in_window[len(in_window) - limit] + window + MARGIN - now, "window")
     s.flying[slot] = now + c.hold
     s.waiters[index].pop(waiter, None)
-    bucket = int(now // (c.usage_horizon / USAGE_BUCKETS))
+    bucket = _bucket(c, now)
     buckets = s.usage[index]
     if buckets and buckets[-1][0] == bucket:
         buckets[-1][1] += 1
@@ -233,52 +259,56 @@ def unregister(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str)
     s.waiters[LANES.index(lane)].pop(waiter, None)
 
 
-def report_429(s: Shared, c: LimiterConfig, now: float, retry_after: float | None, granted_at: float | None) -> Report429:
-    """A 429 pauses every caller: `Retry-After` (capped) or, without it, a backoff from the window.
+def report_429(
+    s: Shared, c: LimiterConfig, now: float, retry_after: float | None, granted_at: float | None, jitter: float = 0.5
+) -> Report429:
+    """A 429 pauses every caller: exactly `Retry-After` (capped), or without it about one window
+    (`bare_pause`, with `jitter` in [0, 1) spreading it by a quarter either way), never minutes.
 
-    A 429 for a request granted after the previous one is a strike (our pace caused it, not a
-    straggler in flight); two strikes within `strike_memory` double the effective window, up to
-    `max_slowdown`, and each quiet `recovery_quiet` halves it again (`_tidy`).
+    It slows the pace down (multiplicatively) only when a run of them says our pace is the cause: at
+    least `decrease_share` of the recent requests refused, and this request granted after the last
+    slowdown (requests already in flight then belong to the same episode). A lone 429 among many
+    accepted requests (a gateway's hiccup) pauses, but does not slow down.
     """
-    granted = now if granted_at is None else granted_at
-    if granted < s.last_429_at:
-        # In flight before the last 429 was known: same episode, no new strike.
-        if retry_after is not None:
-            s.cooldown_until = max(s.cooldown_until, now + min(retry_after, c.max_cooldown))
-        return Report429(max(s.cooldown_until - now, 0.0), s.slowdown, False, s.strikes)
-    if now - s.last_strike_at > c.strike_memory:
-        s.strikes = 0
-    s.strikes += 1
-    s.last_strike_at = s.last_429_at = now
+    _tidy(s, c, now)
+    bucket = _bucket(c, now)
+    if s.refused and s.refused[-1][0] == bucket:
+        s.refused[-1][1] += 1
+    else:
+        s.refused.append([bucket, 1])
+    since = _bucket(c, now - c.share_horizon) + 1
+    refused = _count(s.refused, since)
+    requests = max(refused, sum(_count(buckets, since) for buckets in s.usage))
     if retry_after is not None:
         pause = min(max(retry_after, 0.0), c.max_cooldown)
     else:
-        pause = min(c.max_cooldown, c.window * s.slowdown * 2 ** (s.strikes - 1))
+        pause = min(c.window * c.bare_pause * (0.75 + 0.5 * jitter), c.max_cooldown)
     s.cooldown_until = max(s.cooldown_until, now + pause)
+    granted = now if granted_at is None else granted_at
     lowered = False
-    if s.strikes >= 2 and s.slowdown < c.max_slowdown:
-        s.slowdown = min(c.max_slowdown, s.slowdown * 2)
-        s.changed_at = now
-        s.reason = reduction_reason(c, s.slowdown, s.strikes)
+    if granted >= s.decreased_at and refused > c.decrease_share * requests and s.slowdown < c.max_slowdown:
+        s.slowdown = min(c.max_slowdown, s.slowdown * c.decrease)
+        s.decreased_at = s.changed_at = now
+        s.reason = reduction_reason(c, s.slowdown, refused, requests)
         lowered = True
-    return Report429(s.cooldown_until - now, s.slowdown, lowered, s.strikes)
+    return Report429(s.cooldown_until - now, s.slowdown, lowered, refused, requests)
 
 
 def snapshot(s: Shared, c: LimiterConfig, now: float, backend: str) -> LimiterState:
     _tidy(s, c, now)
-    window = c.window * s.slowdown
+    limit, window = _paced(c, s.slowdown)
     used = len(s.done) - bisect.bisect_right(s.done, now - window) + len(s.flying)
     return LimiterState(
         backend=backend,
         limit=c.limit,
         window=c.window,
-        effective_limit=c.limit,
+        effective_limit=limit,
         effective_window=window,
-        effective_rate=c.limit / window,
+        effective_rate=limit / window,
         slowdown=s.slowdown,
         cooldown_remaining=max(s.cooldown_until - now, 0.0),
         reduction_reason=s.reason,
-        strikes=s.strikes if now - s.last_strike_at <= c.strike_memory else 0,
+        recent_429=_count(s.refused, 0),
         used_in_window=used,
         in_flight=len(s.flying),
         usage_horizon=c.usage_horizon,

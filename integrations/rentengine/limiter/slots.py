@@ -96,11 +96,13 @@ class Limiter:
         """RentEngine said 429: start (or extend) the shared cooldown; returns its remaining seconds.
 
         `granted_at` is the grant of the request that got the 429: requests granted before the last
-        known 429 were already in flight and belong to the same episode (no new strike).
+        slowdown were already in flight and belong to the same episode (no second slowdown).
         """
-        report = self.backend.report_429(retry_after, granted_at)
+        report = self.backend.report_429(retry_after, granted_at, random.random())
         if report.lowered:
-            logger.warning("RentEngine rate limiter: %s", reduction_reason(self.config, report.slowdown, report.strikes))
+            logger.warning(
+                "RentEngine rate limiter: %s", reduction_reason(self.config, report.slowdown, report.refused, report.requests)
+            )
         self._seen_slowdown = report.slowdown
         return report.remaining
 

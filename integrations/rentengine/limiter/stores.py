@@ -105,8 +105,8 @@ class Store:
         except LimiterUnavailable:
             logger.warning("Could not remove a %s waiter from the rate limiter; it expires by itself", lane)
 
-    def report_429(self, retry_after: float | None, granted_at: float | None) -> Report429:
-        return self.transact(lambda s, now: report_429(s, self.config, now, retry_after, granted_at))
+    def report_429(self, retry_after: float | None, granted_at: float | None, jitter: float = 0.5) -> Report429:
+        return self.transact(lambda s, now: report_429(s, self.config, now, retry_after, granted_at, jitter))
 
     def state(self) -> LimiterState:
         return self.transact(lambda s, now: snapshot(s, self.config, now, self.name))
@@ -282,4 +282,4 @@ class RedisStore(Store):
 
     def _ttl(self) -> int:
         c = self.config
-        return int(c.window * c.max_slowdown + c.hold + c.max_cooldown + c.recovery_quiet) + 60
+        return int(c.window * c.max_slowdown + c.hold + c.max_cooldown + c.usage_horizon + c.window * c.recovery_steps) + 60

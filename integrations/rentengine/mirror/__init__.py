@@ -46,7 +46,7 @@ from integrations.rentengine.mirror.database import (
 from integrations.rentengine.mirror.fields import Applied, accounts_ensure, users_seen
 from integrations.rentengine.mirror.quarantine import quarantine_retry, quarantined_records, records_apply, refusal_text
 from integrations.rentengine.mirror.tombstones import derived_refresh_all, rows_tombstone
-from integrations.rentengine.mirror.upsert import text_clean
+from integrations.rentengine.mirror.upsert import value_clean
 
 __all__ = [
     "KIND_SCOPES",
@@ -81,7 +81,7 @@ __all__ = [
     "session_lock_try",
     "showings_apply",
     "subteams_apply",
-    "text_clean",
     "units_apply",
     "users_seen",
+    "value_clean",
 ]

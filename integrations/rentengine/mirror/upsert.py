@@ -7,6 +7,7 @@ deliberate delete's tombstone only by a strictly newer version.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -47,17 +48,20 @@ def _default(field: models.Field) -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def text_clean(value: Any) -> Any:
+def value_clean(value: Any) -> Any:
     """A value the database can store: strings (at any depth) lose NUL characters, which PostgreSQL
-    text and JSON refuse, and lone surrogates become U+FFFD. Values are cleaned, never serialized JSON."""
+    text and JSON refuse, lone surrogates become U+FFFD, and NaN or infinite numbers (which Python's
+    JSON reader lets through) become null. Values are cleaned, never serialized JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "")
         return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
     if isinstance(value, dict):
-        return {text_clean(k): text_clean(v) for k, v in value.items()}
+        return {value_clean(k): value_clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [text_clean(v) for v in value]
+        return [value_clean(v) for v in value]
     return value
 
 
@@ -117,14 +121,14 @@ def upsert(
             if connection.vendor == "postgresql":
                 types = ", ".join(f"{quote(str(f.column))} {f.db_type(connection)}" for f in fields)
                 payload = json.dumps(
-                    [{column: text_clean(row.get(name, default)) for name, column, default in slots} for row in chunk],
+                    [{column: value_clean(row.get(name, default)) for name, column, default in slots} for row in chunk],
                     default=_json_value,
                 )
                 sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM jsonb_to_recordset(%s::jsonb) AS x({types})"  # noqa: S608
                 cursor.execute(sql + conflict, [payload])
             else:
                 params = [
-                    f.get_db_prep_save(text_clean(row.get(name, default)), connection)
+                    f.get_db_prep_save(value_clean(row.get(name, default)), connection)
                     for row in chunk
                     for f, (name, _, default) in zip(fields, slots, strict=True)
                 ]
@@ -141,7 +145,7 @@ def rows_update(model: type[models.Model], rows: Sequence[dict[str, Any]], field
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_update([model(**text_clean(row)) for row in rows], list(fields))
+        model._default_manager.bulk_update([model(**value_clean(row)) for row in rows], list(fields))
         return
     meta = model._meta
     pk = meta.pk
@@ -152,7 +156,7 @@ def rows_update(model: type[models.Model], rows: Sequence[dict[str, Any]], field
     columns = [pk, *targets]
     types = ", ".join(f"{quote(str(f.column))} {f.db_type(connection)}" for f in columns)  # type: ignore[union-attr]
     sets = ", ".join(f"{quote(str(f.column))} = x.{quote(str(f.column))}" for f in targets)  # type: ignore[union-attr]
-    payload = json.dumps([{str(f.column): text_clean(row.get(f.attname)) for f in columns} for row in rows], default=_json_value)  # type: ignore[union-attr]
+    payload = json.dumps([{str(f.column): value_clean(row.get(f.attname)) for f in columns} for row in rows], default=_json_value)  # type: ignore[union-attr]
     table = quote(meta.db_table)
     pk_column = quote(str(pk.column))
     with connection.cursor() as cursor:

@@ -15,6 +15,7 @@ class WebhookDelivery(models.Model):
         APPLIED = "applied", "Applied to the mirror"
         IGNORED = "ignored", "Stored, not applied (a table we don't handle, or nothing to apply)"
         FAILED = "failed", "Applying failed"
+        HELD = "held", "Held: an account the token never listed, or an account move a sync must confirm"
 
     # Upstash-Message-Id when QStash sent one (the same across its retries), else a hash of the body.
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -40,6 +41,7 @@ class WebhookDelivery(models.Model):
             # Partial indexes keep claiming cheap however large the applied history grows.
             models.Index(fields=["id"], condition=models.Q(status="received"), name="delivery_pending"),
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="failed"), name="delivery_failed"),
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="held"), name="delivery_held"),
         ]
 
     def __str__(self) -> str:

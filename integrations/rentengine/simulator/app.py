@@ -174,7 +174,8 @@ class Simulator:
             response = error_response(401, message)
         elif (retry_after := self.limiter.admit(token)) is not None:
             response = error_response(429, "Too many requests")
-            response.headers.append(("Retry-After", str(retry_after)))
+            if retry_after:
+                response.headers.append(("Retry-After", str(retry_after)))
         else:
             fault = self.faults.pick(method, path)
             entry["fault"] = fault.kind if fault else None
@@ -306,7 +307,7 @@ def simulator_new(config: SimulatorConfig) -> Simulator:
     return Simulator(
         config=config,
         state=state,
-        limiter=SlidingWindow(config.rate_limit),
+        limiter=SlidingWindow(config.rate_limit, seed=config.seed),
         faults=FaultBook(config.seed),
         log=RequestLog(config.request_log_limit),
         webhooks=webhooks,

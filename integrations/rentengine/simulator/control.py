@@ -12,7 +12,7 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 | GET /_simulator/requests?since=SEQ&path=&method=&limit= ; DELETE | the request log (`requestlog.py`); clear it |
 | POST /_simulator/activity `{"steps": 1, "kind"?}` | run activity steps now; answers the changes made |
 | GET /_simulator/webhooks?recent=N ; POST (settings) | delivery stats and recent attempts; change url/key/retry/duplicate/reorder settings |
-| POST /_simulator/rate_limit `{"rate_limit": "30/5s"}` or `{"limit", "window"}` | change the rate limit (and reset the windows) |
+| POST /_simulator/rate_limit `{"rate_limit": "30/5s"}` or `{"limit", "window"}`, optional `{"neighbour": N, "spurious_429": p}` | change the rate limit and its shared-budget faults (and reset the windows) |
 | POST /_simulator/tokens `{"token", "account_ids"?}` ; DELETE /_simulator/tokens/{token} | accept another token (null account_ids: every account) |
 | GET /_simulator/features ; POST `{"without": ["subteams", "prospects.updated_after", ...]}` | the INFERRED features this RentEngine lacks (features.py); a POST replaces the set at once (`[]`: all back); reset keeps it |
 """
@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 from integrations.rentengine.vocabulary import LOG_NOTE
 
 from .activity import activity_step
-from .config import SimulatorConfig, anchor_parse, rate_limit_parse
+from .config import SimulatorConfig, anchor_parse, rate_limit_faults, rate_limit_parse
 from .faults import FaultBook
 from .features import describe, features_parse
 from .lexicon import OWNER_USER_ID
@@ -126,8 +126,17 @@ def handle(sim: Simulator, request: Request) -> Response:
         settings = sim.config.rate_limit
         settings.limit = chosen.limit if chosen else body.get("limit", settings.limit)
         settings.window = chosen.window if chosen else float(body.get("window", settings.window))
+        rate_limit_faults(settings, neighbour=body.get("neighbour"), spurious_429=body.get("spurious_429"))
         sim.limiter.reset()
-        return json_response(200, {"limit": settings.limit, "window": settings.window})
+        return json_response(
+            200,
+            {
+                "limit": settings.limit,
+                "window": settings.window,
+                "neighbour": settings.neighbour,
+                "spurious_429": settings.spurious_429,
+            },
+        )
     if path == "/tokens" and method == "POST":
         token = body["token"]
         if not isinstance(token, str) or not token:

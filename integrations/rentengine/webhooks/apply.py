@@ -36,7 +36,16 @@ from integrations.rentengine.client import (
     WebhookPayload,
     parse_record,
 )
-from integrations.rentengine.models import LeasingEvent, Lockbox, LockboxEvent, MirrorRow, Prospect, Unit, WebhookDelivery
+from integrations.rentengine.models import (
+    Account,
+    LeasingEvent,
+    Lockbox,
+    LockboxEvent,
+    MirrorRow,
+    Prospect,
+    Unit,
+    WebhookDelivery,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +73,8 @@ assert set(TABLES) == set(vocabulary.WEBHOOK_TABLES)
 TABLE_ORDER = {name: n for n, name in enumerate(TABLES)}
 BATCH_SIZE = 200
 MAX_ATTEMPTS = 8
+HOLD_RECHECK = timedelta(minutes=2)  # a held delivery is looked at again this often (syncs run every minute)
+HOLD_FOR = timedelta(days=1)  # ... and given up after this (the sync has brought the true state by then)
 
 
 @dataclass
@@ -74,6 +85,7 @@ class ApplyReport:
     claimed: int = 0
     applied: int = 0
     ignored: int = 0
+    held: int = 0
     failed: int = 0
     changed: dict[str, set[str]] = field(default_factory=dict)
     accounts: dict[str, set[str]] = field(default_factory=dict)
@@ -83,6 +95,7 @@ class ApplyReport:
         self.claimed += other.claimed
         self.applied += other.applied
         self.ignored += other.ignored
+        self.held += other.held
         self.failed += other.failed
         for table, ids in other.changed.items():
             self.changed.setdefault(table, set()).update(ids)
@@ -96,6 +109,7 @@ class ApplyReport:
             "claimed": self.claimed,
             "applied": self.applied,
             "ignored": self.ignored,
+            "held": self.held,
             "failed": self.failed,
             "changed": {table: len(ids) for table, ids in sorted(self.changed.items())},
             "more": self.more,
@@ -145,16 +159,23 @@ def _table_apply(
     if not subjects:
         return outcomes, report
     # 2. Merge over what we store: a column subset must not blank the columns it leaves out.
+    subject_rows: QuerySet[Any] = table.model.objects.filter(
+        pk__in={_key(r) for *_, r in subjects}
+    )  # every mirrored table has an account
     stored = {
-        str(pk): (raw or {}, version)
-        for pk, raw, version in table.model.objects.filter(pk__in={_key(r) for *_, r in subjects}).values_list(
-            "pk", "raw", "source_updated_at"
-        )
+        str(pk): (raw or {}, version, account)
+        for pk, raw, version, account in subject_rows.values_list("pk", "raw", "source_updated_at", "account_id")
     }
+    named = {str(getattr(r, "account_id", None)) for *_, r in subjects if getattr(r, "account_id", None)}
+    accounts = {str(a) for a in Account.objects.filter(pk__in=named).values_list("pk", flat=True)}
     records: list[Record] = []
     deletes: list[tuple[WebhookDelivery, Record]] = []
     for delivery, payload, raw, record in subjects:
         known = stored.get(_key(record))
+        held = _held_because(table_name, record, known[2] if known else None, accounts)
+        if held:
+            outcomes[delivery.pk] = _Outcome(Status.HELD, held)
+            continue
         if known is not None:
             if known[0]:
                 # If the stored JSON is odd, the delivered record alone is still good.
@@ -191,6 +212,22 @@ def _table_apply(
         rows: QuerySet[Any] = table.model.objects.filter(pk__in=changed)  # every mirrored table has an account
         report.accounts[table_name] = {str(a) for a in rows.values_list("account_id", flat=True) if a}
     return outcomes, report
+
+
+def _held_because(table_name: str, record: Record, stored_account: Any, accounts: set[str]) -> str:
+    """Why a delivery must wait for a sync: its account was never listed by our token (a webhook alone
+    never creates an account), or it moves a row to another account (RentEngine's transfer_accounts
+    does that; the key alone must not). "" when it may be applied."""
+    account = getattr(record, "account_id", None)
+    if not account:
+        return ""
+    if str(account) not in accounts:
+        return f"unknown account {account}: the token has never listed it, so nothing is applied until a sync does"
+    if stored_account is not None and str(stored_account) != str(account):
+        return (
+            f"moves {table_name} {_key(record)} from account {stored_account} to {account}: applied once a sync confirms the move"
+        )
+    return ""
 
 
 def _key(record: Record) -> str:
@@ -256,6 +293,10 @@ def deliveries_apply(deliveries: Sequence[WebhookDelivery], *, now: datetime | N
                 except Exception as exc:
                     logger.exception("Webhook delivery %s (%s %s) failed", item[0].pk, table_name, item[1].type)
                     outcomes[item[0].pk] = _Outcome(Status.FAILED, _error_text(exc), permanent=_permanent(exc))
+    for delivery in deliveries:
+        outcome = outcomes.get(delivery.pk)
+        if outcome is not None and outcome.status == Status.HELD and now - delivery.received_at >= HOLD_FOR:
+            outcomes[delivery.pk] = _Outcome(Status.IGNORED, f"{outcome.error} (no sync confirmed it within a day; not applied)")
     _outcomes_save(deliveries, outcomes, now)
     # Open screens hear of it once this commits; one bump per scope however many tables touched it.
     mirror.scopes_bump(
@@ -266,6 +307,8 @@ def deliveries_apply(deliveries: Sequence[WebhookDelivery], *, now: datetime | N
             report.applied += 1
         elif outcome.status == Status.IGNORED:
             report.ignored += 1
+        elif outcome.status == Status.HELD:
+            report.held += 1
         else:
             report.failed += 1
     return report
@@ -291,6 +334,8 @@ def _outcomes_save(deliveries: Sequence[WebhookDelivery], outcomes: Mapping[int,
         retry_at = None
         if outcome.status == Status.FAILED and not outcome.permanent and attempts < MAX_ATTEMPTS:
             retry_at = now + retry_delay(attempts)
+        if outcome.status == Status.HELD:
+            retry_at = now + HOLD_RECHECK
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=outcome.status, attempts=attempts, last_error=outcome.error, next_attempt_at=retry_at,
             applied_at=now if outcome.status == Status.IGNORED else None,
@@ -317,9 +362,10 @@ def deliveries_claim(
     if received_before is not None:
         waiting = waiting.filter(received_at__lte=received_before)
     claimed = list(_locked(waiting.order_by("id"))[:limit])
-    if len(claimed) < limit:
-        due = WebhookDelivery.objects.filter(status=Status.FAILED, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
-        claimed += list(_locked(due)[: limit - len(claimed)])
+    for status in (Status.FAILED, Status.HELD):
+        if len(claimed) < limit:
+            due = WebhookDelivery.objects.filter(status=status, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
+            claimed += list(_locked(due)[: limit - len(claimed)])
     return claimed
 
 

@@ -51,6 +51,18 @@ def webhook_health(*, now: datetime | None = None, failures: int = 10) -> dict[s
         .annotate(n=Count("id"))
         .order_by()
     }
+    held = WebhookDelivery.objects.filter(status=Status.HELD)
+    recent_held = [
+        {
+            "id": d.pk,
+            "table": d.table,
+            "type": d.type,
+            "record_id": d.record_id,
+            "received_at": d.received_at,
+            "reason": d.last_error,
+        }
+        for d in held.order_by("-received_at")[:failures].only("id", "table", "type", "record_id", "received_at", "last_error")
+    ]
     today = WebhookRejection.objects.filter(day=now.date()).first()
     last_rejection = WebhookRejection.objects.exclude(last_at=None).order_by("-last_at").first()
     week = WebhookRejection.objects.filter(day__gt=now.date() - timedelta(days=7)).aggregate(n=Sum("count"))["n"] or 0
@@ -67,6 +79,8 @@ def webhook_health(*, now: datetime | None = None, failures: int = 10) -> dict[s
         "failed_retrying": failed.exclude(next_attempt_at=None).count(),
         "recent_failures": recent_failures,
         "ignored_tables_last_day": ignored_tables,
+        "held": held.count(),
+        "recent_held": recent_held,
         "rejected_today": today.count if today else 0,
         "rejected_last_7_days": week,
         "last_rejection_at": last_rejection.last_at if last_rejection else None,

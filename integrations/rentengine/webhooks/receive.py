@@ -158,7 +158,7 @@ def delivery_parse(body: bytes, headers: Mapping[str, str], *, remote_addr: str 
     if not text.strip():
         raise DeliveryRefused(400, "the body is empty: expected a JSON object {type, table, record, old_record}")
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise DeliveryRefused(400, f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer over Python's digit limit, absurd nesting
@@ -207,6 +207,17 @@ def delivery_parse(body: bytes, headers: Mapping[str, str], *, remote_addr: str 
         remote_addr=_ip(remote_addr),
         body=text,
     )
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def _shown(value: Any) -> str:

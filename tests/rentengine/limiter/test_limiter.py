@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import multiprocessing
 import os
 import random
@@ -290,76 +289,9 @@ def test_a_429_cooldown_is_honoured_by_another_process(shared: dict[str, Any]) -
     assert granted_elsewhere - grant.granted_at >= 0.8
 
 
-def test_without_retry_after_the_cooldown_is_one_window_then_doubles(make_limiter: MakeLimiter) -> None:
-    limiter = make_limiter(limit=10, window=0.2, max_slowdown=1)
-    first = take(limiter, Lane.BACKFILL)
-    assert limiter.report_429(granted_at=first.granted_at) == pytest.approx(0.2, abs=0.02)
-    second = take(limiter, Lane.BACKFILL, timeout=5)
-    assert limiter.report_429(granted_at=second.granted_at) == pytest.approx(0.4, abs=0.02)
-
-
 def test_retry_after_is_capped(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter(max_cooldown=2.0)
     assert limiter.report_429(retry_after=3600) == pytest.approx(2.0, abs=0.02)
-
-
-# --- adaptive slowdown ----------------------------------------------------------------------------
-
-
-def test_repeated_429s_slow_the_rate_say_why_and_recover_slowly_after_a_quiet_period(
-    make_limiter: MakeLimiter, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="integrations.rentengine.limiter")
-    limiter = make_limiter(limit=5, window=0.1, recovery_quiet=0.5)
-
-    first = take(limiter, Lane.BACKFILL)
-    limiter.report_429(retry_after=0.05, granted_at=first.granted_at)
-    # A straggler sent before we knew is the same episode, not a second strike.
-    limiter.report_429(retry_after=0.05, granted_at=first.granted_at)
-    assert limiter.state().slowdown == 1
-    assert limiter.state().strikes == 1
-
-    second = take(limiter, Lane.BACKFILL, timeout=5)
-    limiter.report_429(retry_after=0.05, granted_at=second.granted_at)
-    slowed = limiter.state()
-    assert slowed.slowdown == 2
-    assert slowed.effective_window == pytest.approx(0.2)
-    assert slowed.effective_rate == pytest.approx(25.0)
-    assert "slowed to 5 requests per 0.2 s" in slowed.reduction_reason
-    assert "real window may be longer" in slowed.reduction_reason
-    assert slowed.reduction_reason in caplog.text
-
-    third = take(limiter, Lane.BACKFILL, timeout=5)
-    limiter.report_429(retry_after=0.05, granted_at=third.granted_at)
-    assert limiter.state().slowdown == 4
-
-    time.sleep(0.55)
-    recovering = limiter.state()
-    assert recovering.slowdown == 2
-    assert recovering.reduction_reason.startswith("recovering: 5 requests per 0.2 s")
-    time.sleep(0.55)
-    recovered = limiter.state()
-    assert recovered.slowdown == 1
-    assert recovered.reduction_reason == ""
-    assert "back to the configured 5 requests per 0.1 s" in caplog.text
-
-
-def test_a_slowed_limiter_paces_over_the_longer_window(make_limiter: MakeLimiter) -> None:
-    limiter = make_limiter(limit=3, window=0.1)
-    for _ in range(2):
-        grant = take(limiter, Lane.BACKFILL, timeout=5)
-        limiter.report_429(retry_after=0.01, granted_at=grant.granted_at)
-    assert limiter.state().effective_window == pytest.approx(0.2)
-    stamps = [take(limiter, Lane.BACKFILL, timeout=5).granted_at for _ in range(7)]
-    assert most_in_any_window(stamps, 0.2) <= 3
-
-
-def test_the_slowdown_stops_at_the_slowest_known_reading(make_limiter: MakeLimiter) -> None:
-    limiter = make_limiter(limit=3, window=0.05, max_slowdown=4)
-    for _ in range(5):
-        grant = take(limiter, Lane.BACKFILL, timeout=5)
-        limiter.report_429(retry_after=0.0, granted_at=grant.granted_at)
-    assert limiter.state().slowdown == 4
 
 
 # --- lanes ----------------------------------------------------------------------------------------

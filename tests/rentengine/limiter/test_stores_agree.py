@@ -16,7 +16,7 @@ from integrations.rentengine.limiter import Lane, LimiterConfig
 from integrations.rentengine.limiter.stores import FileStore, MemoryStore, RedisStore, Store
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-CONFIG = LimiterConfig(limit=3, window=1.0, waiter_ttl=0.5, max_sleep=0.2, recovery_quiet=4.0, strike_memory=3.0, hold=2.0)
+CONFIG = LimiterConfig(limit=3, window=1.0, waiter_ttl=0.5, max_sleep=0.2, share_horizon=3.0, hold=2.0)
 
 lanes = st.sampled_from(list(Lane))
 steps = st.lists(
@@ -24,7 +24,9 @@ steps = st.lists(
         st.tuples(st.just("attempt"), lanes, st.integers(0, 3)),
         st.tuples(st.just("release"), st.integers(0, 20)),
         st.tuples(st.just("unregister"), lanes, st.integers(0, 3)),
-        st.tuples(st.just("429"), st.one_of(st.none(), st.floats(0, 3)), st.one_of(st.none(), st.floats(0, 2))),
+        st.tuples(
+            st.just("429"), st.one_of(st.none(), st.floats(0, 3)), st.one_of(st.none(), st.floats(0, 2)), st.floats(0, 0.999)
+        ),
         st.tuples(st.just("advance"), st.floats(0.001, 1.5)),
         st.tuples(st.just("state")),
     ),
@@ -57,7 +59,7 @@ def run(store: Store, clock: Clock, script: list[tuple[Any, ...]]) -> list[Any]:
             store.unregister(step[1], f"waiter-{step[2]}")
         elif kind == "429":
             granted_at = None if step[2] is None else clock.now - step[2]
-            answers.append(store.report_429(step[1], granted_at))
+            answers.append(store.report_429(step[1], granted_at, step[3]))
         elif kind == "advance":
             clock.now += step[1]
         elif kind == "state":

@@ -49,7 +49,7 @@ ids = itertools.count(900_000)
 
 
 def _stored(text: Any) -> Any:
-    return mirror.text_clean(text)
+    return mirror.value_clean(text)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

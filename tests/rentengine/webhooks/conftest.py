@@ -12,6 +12,7 @@ from django.conf import LazySettings
 from django.http import HttpResponse
 from django.test import Client
 
+from integrations.rentengine.models import Account
 from integrations.rentengine.webhooks import receive as webhooks
 from tests.conftest import MAPLE_ID
 
@@ -33,6 +34,12 @@ def webhook_key(settings: LazySettings) -> str:
     settings.RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = ""
     settings.RENTENGINE_WEBHOOK_HEADER = "X-API-Key"
     return KEY
+
+
+@pytest.fixture(autouse=True)
+def known_account(maple: Account) -> Account:
+    """Maple is an account our token lists (a sync made it): deliveries for it are applied."""
+    return maple
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_health_reports_the_last_hour_by_status_failures_backlog_and_the_last_de
     WebhookDelivery.objects.filter(record_id="2").update(received_at=timezone.now() - timedelta(minutes=5))
     deliver(client, insert("units", unit_row(3)), key="wrong")
     health = webhooks.webhook_health()
-    assert health["last_hour"] == {"received": 1, "applied": 1, "ignored": 1, "failed": 1}
+    assert health["last_hour"] == {"received": 1, "applied": 1, "ignored": 1, "failed": 1, "held": 0}
     assert health["last_hour_total"] == 4
     assert (health["waiting"], health["failed"], health["failed_retrying"]) == (1, 1, 0)
     assert 299 < health["oldest_waiting_age_seconds"] < 310
