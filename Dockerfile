@@ -1,4 +1,4 @@
-# Leasing Desk: one image for every role. The first argument picks it (docker/entrypoint.sh):
+# Leasing Desk: one image for every role. The first argument picks it (dashboard/entrypoint.sh):
 #   web (default) | worker | beat | migrate | simulator | health <role> | any other command
 #
 #   docker build -t leasing-desk .
@@ -51,9 +51,9 @@ COPY . /app
 RUN DEBUG=true python manage.py collectstatic --noinput -v 0 \
     && rm -rf "$LEASING_VAR_DIR/celery" "$LEASING_VAR_DIR/cache" \
     && python -m compileall -q /app \
-    && chmod 0755 /app/docker/entrypoint.sh \
+    && chmod 0755 /app/dashboard/entrypoint.sh \
     && chown leasing:leasing "$LEASING_VAR_DIR"
 USER leasing
 EXPOSE 8000
-ENTRYPOINT ["/app/docker/entrypoint.sh"]
+ENTRYPOINT ["/app/dashboard/entrypoint.sh"]
 CMD ["web"]

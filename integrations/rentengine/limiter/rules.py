@@ -263,7 +263,8 @@ def report_429(
     s: Shared, c: LimiterConfig, now: float, retry_after: float | None, granted_at: float | None, jitter: float = 0.5
 ) -> Report429:
     """A 429 pauses every caller: exactly `Retry-After` (capped), or without it about one window
-    (`bare_pause`, with `jitter` in [0, 1) spreading it by a quarter either way), never minutes.
+    (`bare_pause`, with `jitter` in [0, 1) spreading it by a quarter either way), never minutes; a
+    lone bare 429 only until the window has room for us again.
 
     It slows the pace down (multiplicatively) only when a run of them says our pace is the cause: at
     least `decrease_share` of the recent requests refused, and this request granted after the last
@@ -279,14 +280,22 @@ def report_429(
     since = _bucket(c, now - c.share_horizon) + 1
     refused = _count(s.refused, since)
     requests = max(refused, sum(_count(buckets, since) for buckets in s.usage))
+    ours = refused > c.decrease_share * requests  # a run of 429s: our pace is the cause
     if retry_after is not None:
         pause = min(max(retry_after, 0.0), c.max_cooldown)
+    elif ours:
+        pause = min(c.window * c.bare_pause, c.max_cooldown) * (0.75 + 0.5 * jitter)
     else:
-        pause = min(c.window * c.bare_pause * (0.75 + 0.5 * jitter), c.max_cooldown)
+        # A lone 429: wait until our oldest request of the window has left it (a sliding window
+        # has room again then), at least a tenth of a window.
+        limit, window = _paced(c, s.slowdown)
+        recent = s.done[bisect.bisect_right(s.done, now - window) :]
+        frees = recent[0] + window - now if len(recent) >= limit else 0.0
+        pause = min(max(frees, c.window / 10), c.window * c.bare_pause) * (0.75 + 0.5 * jitter)
     s.cooldown_until = max(s.cooldown_until, now + pause)
     granted = now if granted_at is None else granted_at
     lowered = False
-    if granted >= s.decreased_at and refused > c.decrease_share * requests and s.slowdown < c.max_slowdown:
+    if granted >= s.decreased_at and ours and s.slowdown < c.max_slowdown:
         s.slowdown = min(c.max_slowdown, s.slowdown * c.decrease)
         s.decreased_at = s.changed_at = now
         s.reason = reduction_reason(c, s.slowdown, refused, requests)

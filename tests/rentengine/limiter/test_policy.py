@@ -39,15 +39,23 @@ def grant(s: MemoryStore, clock: Clock, n: int = 1, spacing: float = 0.2) -> lis
     return stamps
 
 
-def test_without_retry_after_the_pause_is_about_one_window_and_never_grows() -> None:
+def test_without_retry_after_a_run_of_429s_pauses_about_one_window_and_never_longer() -> None:
     s, clock = store()
-    grant(s, clock, 20)
-    pauses = [s.report_429(None, clock.now, jitter).remaining for jitter in (0.0, 0.999)]
+    grant(s, clock, 5)
+    pauses = []
+    for jitter in (0.0, 0.999, 0.5, 0.999, 0.999):  # every request refused: our pace is the cause
+        clock.now += 0.5
+        pauses.append(s.report_429(None, clock.now, jitter).remaining)
     assert pauses[0] == pytest.approx(3.75)  # 0.75 of the 5 s window
-    clock.now += 10
-    for _ in range(30):  # a long run of bare 429s: still about a window each, never minutes
-        clock.now += 1
-        assert s.report_429(None, clock.now, 0.999).remaining <= 6.25
+    assert max(pauses) <= 6.25  # a long run: still about a window, never minutes
+
+
+def test_without_retry_after_a_lone_429_pauses_only_until_the_window_has_room() -> None:
+    s, clock = store()
+    grant(s, clock, 40, spacing=0.2)  # 5 requests a second, well inside 28 per 5 s
+    pause = s.report_429(None, clock.now, 0.0).remaining
+    assert pause == pytest.approx(0.375)  # a tenth of the window, less a quarter of jitter
+    assert s.state().slowdown == 1
 
 
 def test_retry_after_is_honoured_exactly() -> None:
