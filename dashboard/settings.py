@@ -259,6 +259,9 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# Any other request body over this is refused (413) before it is read (dashboard/request_guard.py).
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 # The receiver commits deliveries on a few long-lived writer threads (one connection each).
 RENTENGINE_WEBHOOK_WRITER_THREADS = env_int("RENTENGINE_WEBHOOK_WRITER_THREADS", 4, minimum=1)
 # The sweeper applies deliveries left waiting this long (a lost apply task) and retries failed ones.

@@ -9,7 +9,15 @@ mirror rows, `health.py` what /sync/ shows.
 from integrations.rentengine.webhooks.apply import ApplyReport, deliveries_apply_pending, deliveries_for_replay, deliveries_replay
 from integrations.rentengine.webhooks.fast_path import webhook_fast_path
 from integrations.rentengine.webhooks.health import webhook_health
-from integrations.rentengine.webhooks.receive import Delivery, DeliveryRefused, delivery_parse, delivery_store, webhook_receive
+from integrations.rentengine.webhooks.receive import (
+    Delivery,
+    DeliveryRefused,
+    delivery_parse,
+    delivery_store,
+    webhook_key_refusal,
+    webhook_receive,
+    webhook_refusal_record,
+)
 from integrations.rentengine.webhooks.tasks import apply_request_flag_is_set, webhooks_apply, webhooks_sweep
 from integrations.rentengine.webhooks.writers import writers_stop
 
@@ -25,7 +33,9 @@ __all__ = [
     "delivery_store",
     "webhook_fast_path",
     "webhook_health",
+    "webhook_key_refusal",
     "webhook_receive",
+    "webhook_refusal_record",
     "webhooks_apply",
     "webhooks_sweep",
     "writers_stop",

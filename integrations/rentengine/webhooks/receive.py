@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from integrations.rentengine import mirror, vocabulary
 from integrations.rentengine.models import WebhookDelivery, WebhookRejection
 from integrations.rentengine.webhooks.tasks import deliveries_apply_soon
-from integrations.rentengine.webhooks.writers import written
+from integrations.rentengine.webhooks.writers import on_writer_thread, written
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +129,14 @@ def webhook_rejection_count(*, reason: str, remote_addr: str | None = None, now:
         # First rejection today: make the row (a concurrent twin is ignored), then count as above.
         WebhookRejection.objects.bulk_create([WebhookRejection(day=day)], ignore_conflicts=True)
         rows.update(**values)
+
+
+async def webhook_refusal_record(reason: str, remote_addr: str | None) -> None:
+    """Count a refused request from ASGI code (the request guard), on a writer thread."""
+    try:
+        await on_writer_thread(functools.partial(webhook_rejection_count, reason=reason, remote_addr=_ip(remote_addr)))
+    except Exception:  # counting is for operators; it must not change the answer
+        logger.warning("Could not count a refused webhook delivery", exc_info=True)
 
 
 def _clean(value: str, limit: int) -> str:

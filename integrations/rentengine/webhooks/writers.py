@@ -66,8 +66,13 @@ def _on_writer_connection[T](write: Callable[[], T]) -> T:
         return write()
 
 
+async def on_writer_thread[T](write: Callable[[], T]) -> T:
+    """Run a write on one of the writer threads (ASGI code outside a Django request, too)."""
+    return await asyncio.get_running_loop().run_in_executor(_writer(), _on_writer_connection, write)
+
+
 async def written[T](request: HttpRequest, write: Callable[[], T]) -> T:
     if isinstance(request, ASGIRequest):
-        return await asyncio.get_running_loop().run_in_executor(_writer(), _on_writer_connection, write)
+        return await on_writer_thread(write)
     # WSGI: the request's thread and connection (in tests, inside the test's transaction).
     return await sync_to_async(write)()
