@@ -231,6 +231,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Only one beat sends the schedule, however many are started (dashboard/beat.py); a standby takes over
+# this long after the sending one stops.
+CELERY_BEAT_SCHEDULER = "dashboard.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 30, minimum=2)
 CELERY_TIMEZONE = "UTC"
 # Beat only ticks; what is due is decided from the database (sync.resources_due), so intervals are
 # settings (RENTENGINE_SYNC_INTERVALS) and a restarted beat never double-starts a run.
