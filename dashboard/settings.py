@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dashboard.observability.request_id_middleware",
+    "dashboard.metrics.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -267,6 +268,8 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# Prometheus metrics at /metrics, for a scraper that sends this as a bearer token (unset: no metrics).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Any other request body over this is refused (413) before it is read (dashboard/request_guard.py).
 REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.metrics import metrics
 from dashboard.saved_views import opens_default_view
 from dashboard.views import (
     assignments,
@@ -25,6 +26,7 @@ from dashboard.views import (
 urlpatterns = [
     path("", shell.home, name="home"),
     path("healthz", shell.healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

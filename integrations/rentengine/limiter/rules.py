@@ -85,6 +85,8 @@ class LimiterState:
     usage_horizon: float
     recent_by_lane: dict[str, int]  # grants in the last usage_horizon seconds
     waiters_by_lane: dict[str, int]
+    waited_by_lane: dict[str, float]  # seconds callers waited for their slots, in all (a counter)
+    granted_by_lane: dict[str, int]  # slots granted, in all (a counter)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +174,8 @@ class Shared:
     waiters: list[dict[str, float]] = field(default_factory=lambda: [{} for _ in LANES])  # per lane: waiter -> expiry
     usage: list[list[list[int]]] = field(default_factory=lambda: [[] for _ in LANES])  # per lane: [bucket, grants]
     refused: list[list[int]] = field(default_factory=list)  # [bucket, 429s]
+    waited: list[float] = field(default_factory=lambda: [0.0 for _ in LANES])  # per lane: seconds waited, in all
+    granted: list[int] = field(default_factory=lambda: [0 for _ in LANES])  # per lane: slots granted, in all
     cooldown_until: float = 0.0
     slowdown: float = 1.0
     decreased_at: float = field(default_factory=_minus_infinity)
@@ -222,8 +226,8 @@ def _paced(c: LimiterConfig, slowdown: float) -> tuple[int, float]:
     return limit, c.window * limit * slowdown / c.limit
 
 
-def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, slot: str) -> Attempt:
-    """Grant `slot` now, or register `waiter` in its lane and say how long to wait."""
+def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, slot: str, waited: float = 0.0) -> Attempt:
+    """Grant `slot` now, or register `waiter` in its lane and say how long to wait (`waited`: so far)."""
     _tidy(s, c, now)
     index = LANES.index(lane)
     limit, window = _paced(c, s.slowdown)
@@ -242,6 +246,8 @@ def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, sl
         return wait(in_window[len(in_window) - limit] + window + MARGIN - now, "window")
     s.flying[slot] = now + c.hold
     s.waiters[index].pop(waiter, None)
+    s.waited[index] += waited
+    s.granted[index] += 1
     bucket = _bucket(c, now)
     buckets = s.usage[index]
     if buckets and buckets[-1][0] == bucket:
@@ -327,6 +333,8 @@ def snapshot(s: Shared, c: LimiterConfig, now: float, backend: str) -> LimiterSt
         usage_horizon=c.usage_horizon,
         recent_by_lane={lane.value: sum(n for _, n in s.usage[i]) for i, lane in enumerate(LANES)},
         waiters_by_lane={lane.value: len(s.waiters[i]) for i, lane in enumerate(LANES)},
+        waited_by_lane={lane.value: s.waited[i] for i, lane in enumerate(LANES)},
+        granted_by_lane={lane.value: s.granted[i] for i, lane in enumerate(LANES)},
     )
 
 
