@@ -251,6 +251,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "rentengine.outbox_tick",
         "schedule": env_float("RENTENGINE_OUTBOX_TICK_SECONDS", 15.0, minimum=1.0),
     },
+    "retention-prune": {"task": "dashboard.retention_prune", "schedule": 24 * 3600.0},
     # Webhooks' safety net: applies deliveries whose apply request was lost, and failed ones due for retry.
     "rentengine-webhooks-sweep": {
         "task": "rentengine.webhooks_sweep",
@@ -268,6 +269,11 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# Retention (days): applied webhook deliveries, settled bulk-assign rows and their jobs, sync runs, login records.
+RETENTION_WEBHOOK_DAYS = env_int("RETENTION_WEBHOOK_DAYS", 30, minimum=1)
+RETENTION_OUTBOX_DAYS = env_int("RETENTION_OUTBOX_DAYS", 90, minimum=1)
+RETENTION_SYNC_RUN_DAYS = env_int("RETENTION_SYNC_RUN_DAYS", 30, minimum=1)
+RETENTION_LOGIN_DAYS = env_int("RETENTION_LOGIN_DAYS", 90, minimum=1)
 # Prometheus metrics at /metrics, for a scraper that sends this as a bearer token (unset: no metrics).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Any other request body over this is refused (413) before it is read (dashboard/request_guard.py).
