@@ -204,6 +204,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's file-system transport with whole-message writes: its own lets a reader parse a file
+    # still being written, which stopped the demo's worker. A subclass rather than a Redis the demo
+    # starts itself: embedded mode stays server-free. (kombu 5.7 takes class paths only here.)
+    CELERY_BROKER_TRANSPORT = "dashboard.embedded_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DIR / "queue"),
         "data_folder_out": str(CELERY_DIR / "queue"),

@@ -58,3 +58,11 @@ def test_a_bad_value_fails_loudly_naming_the_variable(name: str, value: str, mes
     result = load_settings(**{name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_embedded_broker_is_the_file_system_transport_with_whole_message_writes() -> None:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_BROKER_TRANSPORT)"
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "dashboard.embedded_broker:Transport"
