@@ -36,6 +36,8 @@ READY = "Leasing Desk is running"
 # Kept from the caller's environment; everything else (database, broker, keys, test settings) is not.
 KEPT = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "USER", "LOGNAME"}
 REFERENCE = re.compile(r"bulk #\d+-\d+(?!\d)")
+# A delivery younger than this may still be on its way to the worker when we look.
+DELIVERY_GRACE_SECONDS = 15
 
 CHILD_LINE = re.compile(r"^\[(\w+)\]\s+(.*)$")
 SUPERVISOR_CRASH = re.compile(r"^(\w+) stopped unexpectedly \((.+?)\); restarting it")
@@ -146,8 +148,9 @@ class Stack:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def jobs(self) -> dict[str, Any]:
-        """Every bulk job row's state, and the webhook deliveries by status (with the oldest unapplied)."""
-        return self.shell(JOBS_CODE)
+        """Every bulk job row's state, the webhook deliveries by status, and those waiting longer
+        than DELIVERY_GRACE_SECONDS to be applied (`unapplied`, with the oldest one's age)."""
+        return self.shell(JOBS_CODE.replace("__GRACE__", str(DELIVERY_GRACE_SECONDS)))
 
     # --- processes -------------------------------------------------------------------------------
 
@@ -275,10 +278,12 @@ Row = apps.get_model("rentengine", "OutboxAssignment")
 Delivery = apps.get_model("rentengine", "WebhookDelivery")
 waiting = Delivery.objects.filter(status__in=["received", "failed"])
 oldest = waiting.aggregate(at=Min("received_at"))["at"]
+stale = waiting.filter(received_at__lt=timezone.now() - timedelta(seconds=__GRACE__))
 print(json.dumps({
     "jobs": list(Job.objects.order_by("pk").values_list("pk", flat=True)),
     "rows": [[r["job_id"], r["prospect_id"], r["state"]] for r in Row.objects.values("job_id", "prospect_id", "state")],
     "deliveries": dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")),
+    "unapplied": stale.count(),
     "unapplied_oldest_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
 }))
 """
