@@ -68,14 +68,28 @@ def main() -> None:
     with running_stack(var_dir, size=args.size, activity=args.activity, startup_timeout=300) as stack:
         print(f"  demo ready in {time.monotonic() - began:.0f} s")
         run = soak(stack, minutes=args.minutes, job_every=args.job_every, job_size=job_size)
-        run["settled"] = settle(stack)
-        run["posts"] = stack.posts()
-        run["webhooks"] = stack.simulator("GET", "/webhooks", params={"recent": 0})
+        if stack.alive():
+            run["settled"] = settle(stack)
+            run["posts"] = stack.posts()
+            run["webhooks"] = stack.simulator("GET", "/webhooks", params={"recent": 0})
+        else:
+            # The demo stopped itself (a child it does not restart died, or one crashed too often):
+            # what the database and the logs say, without the simulator's side.
+            print("  the demo stopped before the end: " + next((line for line in stack.lines if "CommandError" in line), "?"))
+            run["settled"] = stack.jobs()
+            run["posts"] = {"acted": {}, "refused": None, "duplicated_references": {}}
+            run["webhooks"] = {}
     result = figures(stack, run, args, job_size)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    clean = not (result["crashes"] or result["tasks_lost"] or result["posts_duplicated"] or result["problem_lines"])
+    clean = not (
+        result["crashes"]
+        or result["tasks_lost"]
+        or result["posts_duplicated"]
+        or result["problem_lines"]
+        or result["demo_stopped_itself"]
+    )
     if args.keep or not clean:
         print(f"  kept {var_dir} (the demo's output: {stack.log_path})")
     else:
@@ -119,7 +133,13 @@ def soak(stack: Stack, *, minutes: float, job_every: float, job_size: int) -> di
             print(f"  {(now - start) / 60:.0f} min: {len(jobs)} jobs, health {health}, {len(stack.crashes())} crashed children")
             next_report += 60
         time.sleep(0.5)
-    return {"jobs": jobs, "samples": samples, "pids": {k: sorted(v) for k, v in pids.items()}, "health": health}
+    return {
+        "jobs": jobs,
+        "samples": samples,
+        "pids": {k: sorted(v) for k, v in pids.items()},
+        "health": health,
+        "ran_minutes": round((time.monotonic() - start) / 60, 1),
+    }
 
 
 def settle(stack: Stack) -> dict[str, Any]:
@@ -162,6 +182,8 @@ def figures(stack: Stack, run: dict[str, Any], args: argparse.Namespace, job_siz
     problems = stack.problems()
     return {
         "minutes": args.minutes,
+        "ran_minutes": run["ran_minutes"],
+        "demo_stopped_itself": next((line for line in stack.lines if "CommandError" in line), None),
         "size": args.size,
         "activity_per_minute": args.activity,
         "crashes": sum(len(v) for v in crashes.values()),
@@ -178,12 +200,23 @@ def figures(stack: Stack, run: dict[str, Any], args: argparse.Namespace, job_siz
         "job_size": job_size,
         "job_rows": dict(rows),
         "job_rows_not_terminal": sum(n for s, n in rows.items() if s not in TERMINAL),
-        "posts": sum(acted.values()),
-        # More posts RentEngine acted on for a prospect than its rows that are done.
-        "posts_duplicated": sum(max(0, n - expected[pid]) for pid, n in acted.items()),
-        "duplicated_references": posts["duplicated_references"],
-        "posts_missing": sum(max(0, n - acted[pid]) for pid, n in expected.items()),
-        "posts_refused": posts["refused"],
+        **(
+            {
+                "posts": sum(acted.values()),
+                # More posts RentEngine acted on for a prospect than its rows that are done.
+                "posts_duplicated": sum(max(0, n - expected[pid]) for pid, n in acted.items()),
+                "duplicated_references": posts["duplicated_references"],
+                "posts_missing": sum(max(0, n - acted[pid]) for pid, n in expected.items()),
+                "posts_refused": posts["refused"],
+            }
+            if posts["refused"] is not None
+            else {
+                "posts": None,
+                "posts_duplicated": None,
+                "posts_missing": None,
+                "note": "the simulator was gone: posts not read",
+            }
+        ),
         "deliveries": state["deliveries"],
         # Waiting longer than the grace once the run settled (younger ones are on their way).
         "deliveries_unapplied": state["unapplied"],
