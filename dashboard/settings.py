@@ -8,6 +8,7 @@ Bad values fail loudly at start-up rather than at the first request.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,41 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
 
 # --- Core -----------------------------------------------------------------------------------------
 
+
+def local_secret_key(path: Path) -> str:
+    """A random key made the first time and kept in `path` (mode 0600), so that sessions and logins
+    of a development run survive a restart. The web server, worker and beat start at once: the key
+    is written under a temporary name and linked into place, so every process reads the same whole key."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(staging, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            staging.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"{path} holds no usable key: delete it and a new one is made, or set SECRET_KEY.")
+    return key
+
+
+# Shipped as docker-compose.yml's default: never good enough to sign anything in production.
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+SECRET_KEY = env_str("SECRET_KEY")
 DEBUG = env_bool("DEBUG", True)
+if not DEBUG and not SECRET_KEY:
+    raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is not set: set SECRET_KEY to a long random value.")
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is the development key: set SECRET_KEY to a long random value.")
 if not DEBUG and len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters when DEBUG is off.")
+if not SECRET_KEY:
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -209,6 +238,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's file-system transport with whole-message writes: its own lets a reader parse a file
+    # still being written, which stopped the demo's worker. A subclass rather than a Redis the demo
+    # starts itself: embedded mode stays server-free. (kombu 5.7 takes class paths only here.)
+    CELERY_BROKER_TRANSPORT = "dashboard.embedded_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DIR / "queue"),
         "data_folder_out": str(CELERY_DIR / "queue"),

@@ -2,7 +2,9 @@
 
 Starts the web server (uvicorn), a Celery worker, Celery beat and the RentEngine simulator as child
 processes, prefixes their output, waits until the dashboard answers /healthz, prints the URL and a
-demo login, and stops every child on Ctrl-C (or when one of them dies).
+demo login, and stops every child on Ctrl-C. A web server, worker or beat that dies is started again
+(after a pause that doubles with each crash in a minute) with one log line; one that crashes
+`CRASH_LIMIT` times within `CRASH_WINDOW` seconds, or the simulator dying, stops everything.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_agent_usernames, d
 
 _PR_SET_PDEATHSIG = 1
 
+# A child that crashes this often within the window is left down, and with it the whole demo.
+CRASH_LIMIT = 5
+CRASH_WINDOW = 60.0
+# The pause before a restart: 1 s after a first crash, doubling with each crash in the window.
+RESTART_DELAY_FIRST = 1.0
+RESTART_DELAY_MAX = 30.0
+
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGTERM the child if the demo process itself is killed, so nothing is orphaned."""
@@ -39,8 +48,29 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class Child:
     name: str
     argv: list[str]
+    # The simulator is not restarted: it keeps RentEngine in memory, and a fresh one would hand out
+    # again the ids the mirror already holds for other rows.
+    restartable: bool = True
     process: subprocess.Popen[bytes] | None = None
     threads: list[threading.Thread] = field(default_factory=list)
+    crashes: list[float] = field(default_factory=list)  # monotonic times, the last CRASH_WINDOW s
+    restart_at: float | None = None
+
+
+def exit_description(returncode: int) -> str:
+    """ "exit 1", or "killed by SIGKILL" for a negative return code."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-returncode).name}"
+    return f"exit {returncode}"
+
+
+def restart_delay(crashes: int) -> float | None:
+    """Seconds to wait before starting a child again after its `crashes`-th crash in the window;
+    None: it crashed too often, leave it down."""
+    if crashes >= CRASH_LIMIT:
+        return None
+    return min(RESTART_DELAY_MAX, RESTART_DELAY_FIRST * 2 ** (crashes - 1))
 
 
 class Command(BaseCommand):
@@ -83,19 +113,19 @@ class Command(BaseCommand):
             self._start(child, env)
         failed: str | None = None
         try:
-            failed = self._wait_until_ready(f"http://{host}:{port}/healthz", children, stop)
+            failed = self._wait_until_ready(f"http://{host}:{port}/healthz", children, env, stop)
             if failed is None and not stop.is_set():
                 demo_people_ensure(simulator_url=env["RENTENGINE_BASE_URL"] if use_simulator else None)
                 self._banner(host, port, options, use_simulator)
                 while not stop.is_set():
-                    failed = self._first_dead(children)
+                    failed = self._supervise(children, env)
                     if failed:
                         break
                     stop.wait(0.5)
         finally:
             self._stop_all(children)
         if failed:
-            raise CommandError(f"{failed} stopped unexpectedly; see its output above. Everything else was stopped.")
+            raise CommandError(f"{failed}; see its output above. Everything else was stopped.")
         self.stdout.write("Leasing Desk stopped.")
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -125,6 +155,7 @@ class Command(BaseCommand):
                         "--activity", str(options["activity"]),
                         "--webhook-url", f"http://127.0.0.1:{port}/webhooks/rentengine/",
                     ],
+                    restartable=False,
                 )
             )  # fmt: skip
         children += [
@@ -159,18 +190,40 @@ class Command(BaseCommand):
             sys.stdout.write(prefix + raw.decode(errors="replace"))
             sys.stdout.flush()
 
-    def _first_dead(self, children: list[Child]) -> str | None:
+    def _supervise(self, children: list[Child], env: dict[str, str]) -> str | None:
+        """Restart children that died, when their pause is over; returns why the demo must stop
+        (a child that can't be restarted died, or one crashed too often), else None."""
+        now = time.monotonic()
         for child in children:
-            if child.process is not None and child.process.poll() is not None:
-                return child.name
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.restart_at = None
+                    self._start(child, env)
+                continue
+            if child.process is None or child.process.poll() is None:
+                continue
+            how = exit_description(child.process.returncode)
+            # A crashed worker's pool processes (its process group) must not outlive it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            if not child.restartable:
+                return f"{child.name} stopped unexpectedly ({how})"
+            child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW] + [now]
+            delay = restart_delay(len(child.crashes))
+            if delay is None:
+                return (
+                    f"{child.name} crashed {len(child.crashes)} times in {CRASH_WINDOW:.0f} s (last: {how}), so it was left down"
+                )
+            self.stdout.write(self.style.WARNING(f"{child.name} stopped unexpectedly ({how}); restarting it in {delay:.0f} s"))
+            child.restart_at = now + delay
         return None
 
-    def _wait_until_ready(self, url: str, children: list[Child], stop: threading.Event) -> str | None:
+    def _wait_until_ready(self, url: str, children: list[Child], env: dict[str, str], stop: threading.Event) -> str | None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not stop.is_set():
-            dead = self._first_dead(children)
-            if dead:
-                return dead
+            failed = self._supervise(children, env)
+            if failed:
+                return failed
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     return None
@@ -202,6 +255,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Press Ctrl-C to stop everything.\n{line}\n")
 
     def _stop_all(self, children: list[Child]) -> None:
+        for child in children:
+            child.restart_at = None
         running = [c for c in children if c.process is not None and c.process.poll() is None]
         for child in reversed(running):
             assert child.process is not None
