@@ -53,13 +53,15 @@ TERMINAL = ("done", "failed", "skipped")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=30.0, help="how long the load runs (default 30)")
+    parser.add_argument("--minutes", type=float, default=None, help="how long the load runs (default 30; 3 with --size small)")
     parser.add_argument("--size", default="medium", choices=sorted(SIZES), help="the simulator's data (default medium)")
     parser.add_argument("--activity", type=int, default=600, help="simulated changes a minute (default 600)")
     parser.add_argument("--job-every", type=float, default=300.0, help="seconds between bulk jobs (default 300)")
     parser.add_argument("--job-size", type=int, default=None, help="prospects per job (small: 90, medium: 200)")
     parser.add_argument("--keep", action="store_true", help="keep the var dir (its path is printed)")
     args = parser.parse_args()
+    if args.minutes is None:
+        args.minutes = 3.0 if args.size == "small" else 30.0
     job_size = args.job_size or SIZES[args.size]
 
     var_dir = Path(tempfile.mkdtemp(prefix="leasing-soak-")) / "var"

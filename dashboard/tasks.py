@@ -11,7 +11,7 @@ from dashboard import retention
 from integrations.rentengine.models import Account
 
 
-@shared_task(name="dashboard.worker_health", soft_time_limit=20, time_limit=30)
+@shared_task(name="dashboard.worker_health", ignore_result=False, soft_time_limit=20, time_limit=30)
 def worker_health() -> dict[str, Any]:
     """Answer from inside a worker: proves the worker runs, reads the same database, and returns."""
     return {"database": connection.vendor, "accounts": Account.objects.count()}
