@@ -173,12 +173,12 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     from django.http import QueryDict
     from django.utils import timezone
 
-    from dashboard import keyset
-    from dashboard.listing import Params
+    from dashboard.lists import paging as keyset
+    from dashboard.lists.list_page import Params
     from dashboard.models import TeamMember
-    from dashboard.views import lockboxes as lockbox_views
-    from dashboard.views import prospects as prospect_views
-    from dashboard.views import units as unit_views
+    from dashboard.views import lockbox_pages as lockbox_views
+    from dashboard.views import prospect_pages as prospect_views
+    from dashboard.views import unit_pages as unit_views
     from integrations.rentengine.models import Account, LeasingEvent, Lockbox, LockboxEvent, Prospect, ProspectAssignee, Unit
 
     account = Account.objects.annotate(n=Count("prospects")).order_by("-n").first()

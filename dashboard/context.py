@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from dashboard.scope import account_switch_context
+from dashboard.people.access import account_switch_context
 
 NAVIGATION = [
     ("prospects", "Prospects"),

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q
 
-from dashboard import presentation
-from dashboard.listing import day_end, day_start
-from dashboard.scope import account_zone
+from dashboard.display import pills
+from dashboard.lists.list_page import day_end, day_start
+from dashboard.people.access import account_zone
 from integrations.rentengine import vocabulary
 from integrations.rentengine.models import Account, LeasingEvent, LockboxEvent, Showing
 
@@ -45,7 +45,7 @@ class CodeAlert:
     created_for: str
     day: date
     day_label: str  # "today", or "on Tue, Nov 3"
-    when: presentation.Moment | None
+    when: pills.Moment | None
 
 
 def cursor_next(now: datetime) -> datetime:
@@ -90,7 +90,7 @@ def code_alerts(accounts: list[Account], *, since: datetime, now: datetime, keep
                 created_for=event.created_for,
                 day=day,
                 day_label="today" if day == now.astimezone(zone).date() else f"on {day:%a, %b} {day.day}",
-                when=presentation.moment(event.created_at, zone, presentation.SHORT_DATETIME),
+                when=pills.moment(event.created_at, zone, pills.SHORT_DATETIME),
             )
         )
     return alerts

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.live.scopes import scopes_allowed
-from dashboard.scope import carried_versions, request_accounts
+from dashboard.people.access import carried_versions, request_accounts
 from integrations.rentengine.changes import scope_versions
 
 SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "/login/", "/logout/")

@@ -109,7 +109,7 @@ def test_the_versions_are_read_before_the_view_reads_any_data(
 ) -> None:
     """A bump landing while the view renders must not be swallowed: the page claims the version from
     before its queries, so the next hello or poll sees a newer one and refetches."""
-    from dashboard.views import prospects
+    from dashboard.views import prospect_pages as prospects
 
     real = prospects.prospects_filtered
 

@@ -1,0 +1,185 @@
+"""Saved views: a list's filters under a name. A view is the list's query string, so opening one is
+following a link, and a list works the same whether its filters came from a view or by hand.
+
+Each person sees their own views and the ones teammates shared on the same account. One of their
+own can be their default: the list opens with it when asked for with no filters at all (`?plain=1`
+opens the list without it, e.g. from the menu's "No saved filters").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from dashboard.models import SavedView
+from dashboard.people.access import request_account
+from integrations.rentengine.models import Account
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+# list name -> (URL name of the list, URL name of its CSV export)
+LISTS: dict[str, tuple[str, str]] = {
+    SavedView.List.PROSPECTS: ("prospects", "prospects_csv"),
+    SavedView.List.UNITS: ("units", "units_csv"),
+    SavedView.List.SHOWINGS: ("showings", "showings_csv"),
+    SavedView.List.LOCKBOXES: ("lockboxes", "lockboxes_csv"),
+    SavedView.List.LOCKBOX_ACTIVITY: ("lockbox_activity", "lockbox_activity_csv"),
+}
+PLAIN = "plain"  # ?plain=1: the list without the default view
+NOT_SAVED = ("after", PLAIN)  # a page cursor is a position, not a filter
+NAME_MAX = 80
+QUERY_MAX = 1000
+
+
+class ViewRefused(Exception):
+    pass
+
+
+def query_clean(query: str | QueryDict) -> str:
+    """A list's query string as a view keeps it: no cursor, no empty values, keys in a stable order
+    (so the view that is open can be recognised), and no longer than the column."""
+    data = QueryDict(query, mutable=True) if isinstance(query, str) else query.copy()
+    pairs = sorted((k, v) for k, values in data.lists() if k not in NOT_SAVED for v in values if v != "")
+    clean = QueryDict(mutable=True)
+    for key, value in pairs:
+        clean.appendlist(key, value)
+    return clean.urlencode()[:QUERY_MAX]
+
+
+def list_url(list_name: str, query: str = "") -> str:
+    base = reverse(LISTS[list_name][0])
+    return f"{base}?{query}" if query else f"{base}?{PLAIN}=1"
+
+
+@dataclass
+class ViewMenu:
+    mine: list[SavedView]
+    team: list[SavedView]
+    current: SavedView | None
+
+
+def views_visible(user: User | AnonymousUser, account: Account, list_name: str | None = None) -> list[SavedView]:
+    """The person's own views and those shared on the account, one query."""
+    qs = SavedView.objects.filter(account=account).filter(Q(owner_id=user.pk) | Q(shared=True)).select_related("owner")
+    if list_name:
+        qs = qs.filter(list_name=list_name)
+    return list(qs.order_by("list_name", "name", "id"))
+
+
+def views_for_request(request: HttpRequest, account: Account, list_name: str) -> list[SavedView]:
+    """`views_visible` for one list, read once per request (the default-view check and the menu
+    share it)."""
+    found: dict[tuple[Any, str], list[SavedView]] = request.__dict__.setdefault("_saved_views", {})
+    key = (account.pk, list_name)
+    if key not in found:
+        found[key] = _list_views(request.user.pk, account.pk, list_name)
+    return found[key]
+
+
+# Every list page reads its menu: written as SQL (the ORM took ~1.3 ms to build this small query,
+# four times what the database takes). Identifiers come from model metadata; values are parameters.
+_VIEW_FIELDS = ("id", "owner_id", "account_id", "list_name", "name", "query", "shared", "is_default", "created_at")  # likewise
+_OWNER_FIELDS = ("id", "username", "first_name", "last_name")  # in the model's field order, as from_db() wants
+
+
+def _list_views(user_id: Any, account_id: Any, list_name: str) -> list[SavedView]:
+    q = connection.ops.quote_name
+    view_meta, owner_meta = SavedView._meta, SavedView._meta.get_field("owner").related_model._meta
+    view_columns = [str(view_meta.get_field(f).column) for f in _VIEW_FIELDS]  # type: ignore[union-attr]
+    sql = (  # identifiers only
+        f"SELECT {', '.join(f'v.{q(c)}' for c in view_columns)}, {', '.join(f'o.{q(c)}' for c in _OWNER_FIELDS)}"  # noqa: S608
+        f" FROM {q(view_meta.db_table)} v JOIN {q(owner_meta.db_table)} o ON o.{q('id')} = v.{q('owner_id')}"
+        f" WHERE v.{q('account_id')} = %s AND v.{q('list_name')} = %s AND (v.{q('owner_id')} = %s OR v.{q('shared')})"
+        f" ORDER BY v.{q('name')}, v.{q('id')}"
+    )
+    account = view_meta.get_field("account").get_db_prep_value(account_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account, list_name, user_id])
+        rows = cursor.fetchall()
+    # What the ORM would apply to each column (SQLite hands back uuids as hex, booleans as 0/1...).
+    columns: list[Any] = [view_meta.get_field(f).get_col(view_meta.db_table) for f in _VIEW_FIELDS]  # type: ignore[union-attr]
+    converters = [(i, connection.ops.get_db_converters(c) + c.get_db_converters(connection)) for i, c in enumerate(columns)]
+    views = []
+    for row in rows:
+        values = list(row[: len(_VIEW_FIELDS)])
+        for i, functions in converters:
+            for convert in functions:
+                values[i] = convert(values[i], columns[i], connection)
+        view = SavedView.from_db(connection.alias, list(_VIEW_FIELDS), values)
+        owner: Any = owner_meta.model.from_db(connection.alias, list(_OWNER_FIELDS), list(row[len(_VIEW_FIELDS) :]))
+        view.owner = owner
+        views.append(view)
+    return views
+
+
+def view_menu(request: HttpRequest, account: Account, list_name: str, query: str) -> ViewMenu:
+    user = request.user
+    views = views_for_request(request, account, list_name)
+    mine = [v for v in views if v.owner_id == user.pk]
+    team = [v for v in views if v.owner_id != user.pk]
+    current = next((v for v in mine + team if v.query == query), None)
+    return ViewMenu(mine=mine, team=team, current=current)
+
+
+@transaction.atomic
+def view_save(*, owner: User, account: Account, list_name: str, name: str, query: str, shared: bool, default: bool) -> SavedView:
+    """Save (or, under a name the person already uses on this list, update) a view."""
+    if list_name not in LISTS:
+        raise ViewRefused("Unknown list.")
+    name = " ".join(name.split())[:NAME_MAX]
+    if not name:
+        raise ViewRefused("Give the view a name.")
+    view, _ = SavedView.objects.update_or_create(
+        owner=owner,
+        account=account,
+        list_name=list_name,
+        name=name,
+        defaults={"query": query_clean(query), "shared": shared},
+    )
+    if default:
+        view_default_set(view, on=True)
+    return view
+
+
+@transaction.atomic
+def view_default_set(view: SavedView, *, on: bool) -> None:
+    """Make `view` its owner's default for its list (the previous default stops being one), or not."""
+    if on:
+        SavedView.objects.filter(
+            owner_id=view.owner_id, account_id=view.account_id, list_name=view.list_name, is_default=True
+        ).exclude(pk=view.pk).update(is_default=False)
+    view.is_default = on
+    view.save(update_fields=["is_default"])
+
+
+def opens_default_view(list_name: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Wrap a list view: asked for with no query string at all, it goes to the person's default view."""
+
+    def wrap(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def list_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if (
+                request.method == "GET"
+                and not request.GET
+                and not getattr(request, "htmx", False)
+                and request.user.is_authenticated
+            ):
+                account = request_account(request)
+                views = views_for_request(request, account, list_name) if account else []
+                default = next((v for v in views if v.is_default and v.owner_id == request.user.pk), None)
+                if default is not None and default.query:
+                    return redirect(f"{request.path}?{default.query}")
+            return view(request, *args, **kwargs)
+
+        return list_view
+
+    return wrap
