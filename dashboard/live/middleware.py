@@ -2,10 +2,9 @@
 
 A page that read its data at version 7 must not tell the browser it shows version 8: a change
 committed between the view's queries and the template would then never be fetched. So the versions
-are read here, first thing, and `{% live_body %}` writes them into the page: on PostgreSQL in the
-accounts query that reads the person's accounts anyway, elsewhere with one small indexed query,
-only for full-page GETs of signed-in people (fragments, exports, the stream and static files skip
-it).
+are read here, first thing (one small indexed query), and `{% live_body %}` writes them into the
+page: only for full-page GETs of signed-in people (fragments, exports, the stream and static files
+skip it).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.live.scopes import scopes_allowed
-from dashboard.people.access import carried_versions, request_accounts
+from dashboard.people.access import request_accounts
 from integrations.rentengine.changes import scope_versions
 
 SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "/login/", "/logout/")
@@ -40,11 +39,5 @@ def _is_page_request(request: HttpRequest) -> bool:
 
 
 def page_versions(request: HttpRequest) -> dict[str, int]:
-    """The version of every scope this person may watch, as of now: on PostgreSQL read in the same
-    query as the person's accounts (`scope.request_accounts`), elsewhere with a query of its own."""
-    accounts = request_accounts(request)
-    allowed = scopes_allowed(a.id for a in accounts)
-    carried = carried_versions(accounts)
-    if carried is None:
-        return scope_versions(allowed)
-    return {scope: carried.get(scope, 0) for scope in allowed}
+    """The version of every scope this person may watch, as of now."""
+    return scope_versions(scopes_allowed(a.id for a in request_accounts(request)))

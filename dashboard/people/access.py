@@ -12,14 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import CharField, F
-from django.db.models.expressions import RawSQL
+from django.db.models import F
 from django.http import HttpRequest
 
-from dashboard.live.scopes import ACCOUNT_KINDS, GLOBAL_SCOPES
 from dashboard.models import TeamMember, accounts_for_user
-from integrations.rentengine.models import Account, ScopeVersion
+from integrations.rentengine.models import Account
 
 SESSION_KEY = "account_id"
 
@@ -29,7 +26,7 @@ def request_accounts(request: HttpRequest) -> list[Account]:
 
     For a person who is not a superuser the accounts are read through their team-member row, so
     that row's few fields ride along in the same query and `request_member` needs none of its own
-    (every list page asks for both). On PostgreSQL the live-update versions ride along too."""
+    (every list page asks for both)."""
     cached: list[Account] | None = getattr(request, "_leasing_accounts", None)
     if cached is None:
         user = request.user
@@ -42,8 +39,6 @@ def request_accounts(request: HttpRequest) -> list[Account]:
                 member_role=F("team_members__role"),
                 member_rentengine_user_id=F("team_members__rentengine_user_id"),
             )
-        if connection.vendor == "postgresql":
-            queryset = queryset.annotate(live_versions_carried=_versions_column())
         cached = list(queryset)
         if member_too and cached and not hasattr(request, "_leasing_member"):
             first: Any = cached[0]
@@ -54,34 +49,6 @@ def request_accounts(request: HttpRequest) -> list[Account]:
             )
         request._leasing_accounts = cached  # type: ignore[attr-defined]
     return cached
-
-
-def _versions_column() -> RawSQL:
-    """PostgreSQL: each account row also carries the change versions of its screen scopes and the
-    global ones ("scope=version,..."), so the live-update versions a page starts from come with
-    the accounts query instead of one of their own (`dashboard.live.middleware.page_versions`)."""
-    q = connection.ops.quote_name
-    versions, accounts = q(ScopeVersion._meta.db_table), q(Account._meta.db_table)
-    own = ", ".join(f"'{kind}:' || {accounts}.{q('id')}::text" for kind in ACCOUNT_KINDS)
-    shared = ", ".join(f"'{scope}'" for scope in GLOBAL_SCOPES)
-    sql = (  # identifiers and our own constant scope names only
-        f"SELECT string_agg(v.{q('scope')} || '=' || v.{q('version')}::text, ',') FROM {versions} v"  # noqa: S608
-        f" WHERE v.{q('scope')} IN ({shared}, {own})"
-    )
-    return RawSQL(sql, (), output_field=CharField())  # noqa: S611 - no values in it
-
-
-def carried_versions(accounts: list[Account]) -> dict[str, int] | None:
-    """The versions `request_accounts` read along with the accounts, or None where it didn't."""
-    if not accounts or not hasattr(accounts[0], "live_versions_carried"):
-        return None
-    found: dict[str, int] = {}
-    for account in accounts:
-        for pair in (getattr(account, "live_versions_carried", None) or "").split(","):
-            scope, _, version = pair.rpartition("=")
-            if scope:
-                found[scope] = int(version)
-    return found
 
 
 def request_account(request: HttpRequest) -> Account | None:
