@@ -18,9 +18,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from dashboard.lists.list_page import day_end, day_start
 from dashboard.models import BulkAssignment, TeamMember, accounts_for_user, user_is_manager
-from dashboard.people.access import account_zone
+from dashboard.people.access import account_zone, day_end, day_start
 from dashboard.people.names import people_in_account, user_id_normalize
 from integrations.rentengine import outbox, vocabulary
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee, Showing
@@ -181,7 +180,7 @@ def assignees_of(prospect_ids: Sequence[int]) -> dict[int, set[str]]:
 # --- progress -------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
     total: int
     queued: int
@@ -395,7 +394,7 @@ def assignment_decide(job: BulkAssignment, row_id: int, decision: str, *, by: Us
 # --- the dialog's workload column -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Candidate:
     user_id: str
     name: str

@@ -7,17 +7,16 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
-from django.db import connection
+
+from dashboard.raw_sql import database_answers
 
 
 def database_check() -> tuple[bool, str]:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        vendor = database_answers()
     except Exception as exc:  # any driver error means "down"; the detail says which
         return False, f"{type(exc).__name__}: {exc}".strip()[:200]
-    return True, connection.vendor
+    return True, vendor
 
 
 def broker_check() -> tuple[bool, str]:

@@ -1,14 +1,14 @@
 """Charts drawn on the server as SVG: no chart library, no script, and every bar is a link to the
 list it counts (PRODUCT 2: "click any funnel stage to open the prospects in it").
 
-Here: what to count (one grouped query each, kept by `counts.counted` until the data changes) and
-the geometry (bar positions in a fixed viewBox); templates/charts/ only draws what this computes.
+Here: what to count (one grouped query each, kept by `cached_counts.counted` until the data
+changes) and the geometry (bar positions in a fixed viewBox); templates/charts/ only draws it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from dashboard.display import pills
 from dashboard.lists.cached_counts import counted
-from dashboard.lists.list_page import day_end, day_start
+from dashboard.people.access import day_end, day_start
 from integrations.rentengine.models import Account, LockboxEvent, Prospect, Showing
 from integrations.rentengine.vocabulary import StatusFamily
 
@@ -135,7 +135,7 @@ class Segment:
     url: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Column:
     day: date
     x: int
@@ -145,11 +145,15 @@ class Column:
     total: int = 0
     url: str = ""
     current: bool = False
-    segments: list[Segment] = field(default_factory=list)
+    segments: tuple[Segment, ...] = ()
 
     @property
     def center(self) -> int:
         return self.x + self.width // 2
+
+    @property
+    def day_iso(self) -> str:
+        return self.day.isoformat()
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,18 @@ class ColumnChart:
     def peak_y(self) -> int:
         return self.top + 9
 
+    @property
+    def axis_text_x(self) -> int:
+        return self.left - 4
+
+    @property
+    def hit_height(self) -> int:
+        return self.axis_y - 6
+
+    @property
+    def legend(self) -> bool:
+        return len(self.series) > 1
+
 
 def column_chart(
     days: Sequence[date],
@@ -194,16 +210,7 @@ def column_chart(
     every = 1 if len(days) <= 16 else 7 if len(days) > 40 else 5
     columns: list[Column] = []
     for i, day in enumerate(days):
-        column = Column(
-            day=day,
-            x=int(CHART_LEFT + i * step + (step - width) / 2),
-            width=width,
-            label=f"{day:%b} {day.day}" if i % every == 0 or day == current else "",
-            title=f"{day:%a, %b} {day.day}",
-            total=totals[day],
-            url=url_for(day, None),
-            current=day == current,
-        )
+        segments = []
         y = float(CHART_HEIGHT - CHART_BOTTOM)
         for s in series:
             n = counts.get((day.isoformat(), s.key), 0)
@@ -211,8 +218,20 @@ def column_chart(
                 continue
             height = max(1.0, n * scale)
             y -= height
-            column.segments.append(Segment(s, n, round(y), max(1, round(height)), url_for(day, s.key)))
-        columns.append(column)
+            segments.append(Segment(s, n, round(y), max(1, round(height)), url_for(day, s.key)))
+        columns.append(
+            Column(
+                day=day,
+                x=int(CHART_LEFT + i * step + (step - width) / 2),
+                width=width,
+                label=f"{day:%b} {day.day}" if i % every == 0 or day == current else "",
+                title=f"{day:%a, %b} {day.day}",
+                total=totals[day],
+                url=url_for(day, None),
+                current=day == current,
+                segments=tuple(segments),
+            )
+        )
     return ColumnChart(columns=columns, series=list(series), peak=peak, total=sum(totals.values()))
 
 

@@ -1,15 +1,10 @@
-"""The HTML of list rows and timeline rows, built in Python.
+"""The HTML of the busiest rows, built in Python: list rows (prospects, units, lockboxes), timeline
+rows (feeds and timelines) and the showings agenda. Each is one f-string over a row model whose
+values the view already formatted, escaped once each; the templates print them through
+`{% load list_rows %}`, so a list's page and its live updates share one definition of a row.
 
-A list page shows 50 rows (a feed or an agenda up to 100 items), each with a dozen values. Through
-the template engine every value is a node (lookup, escape, localize) and every row a partial or an
-include: most of a page's server time went there. Here a row is one f-string over values the
-views already formatted (`presentation.moment`, pills, names), escaped once each: the same markup
-for a fraction of the cost. The templates call these through `{% load rows %}` tags, so a list's
-page and its live-update rows (`#live_rows`) share one definition of a row.
-
-The markup is what the templates rendered before (same elements, classes, attributes and text), so
-CSS, `static/js` and the browser tests see no difference; the section headers name the page each
-part belongs to.
+Each function has a reference partial in templates/rows/reference.html, the same markup written as
+a template: tests/dashboard/display/test_row_markup.py renders both for the same row and compares.
 """
 
 from __future__ import annotations
@@ -23,7 +18,14 @@ from typing import Any
 from django.template.defaultfilters import floatformat
 from django.utils.safestring import SafeString, mark_safe
 
+from dashboard.display.agenda_rows import AgendaDay, AgendaItem
+from dashboard.display.moments import Moment
+from dashboard.display.pills import Pill
+from dashboard.display.row_models import LockboxRow, ProspectRow, UnitRow
+from dashboard.display.timeline import Day, Item
+
 DASH_MUTED = '<span class="muted">—</span>'
+NO_PILL = Pill("", "")
 GONE_PILL = ' <span class="pill danger">deleted in RentEngine</span>'
 
 
@@ -37,7 +39,7 @@ def e(value: Any) -> str:
 
 
 # Moments (presentation.Moment) are made of digits, English names and punctuation: no escaping.
-def _moment_time(moment: Any, *, title: bool = True) -> str:
+def _moment_time(moment: Moment, *, title: bool = True) -> str:
     if title:
         return f'<time datetime="{moment.iso}" title="{moment.title}">{moment.label}</time>'
     return f'<time datetime="{moment.iso}">{moment.label}</time>'
@@ -59,18 +61,18 @@ def money_whole(value: Decimal) -> str:
     return str(floatformat(value, "0g"))
 
 
-# --- prospects (templates/prospects/list.html, the list's row) ---------------------------------------
+# --- the prospects, units and lockboxes lists ------------------------------------------------------
 
 
-def prospect_row(p: Any) -> str:
+def prospect_row(p: ProspectRow) -> str:
     pid = e(p.id)
     url = e(p.url)
-    gone = getattr(p, "gone", False)
+    gone = p.gone
     name = e(p.name) if p.name else None
     phone, email = p.phone, p.email
     pill = p.pill
-    if p.unit:
-        unit = f'<a href="{e(p.unit_url)}">{e(p.unit.address or p.unit_id)}</a>'
+    if p.unit_text:
+        unit = f'<a href="{e(p.unit_url)}">{e(p.unit_text)}</a>'
     elif p.unit_id:
         unit = f"Unit {e(p.unit_id)}"
     else:
@@ -88,7 +90,7 @@ def prospect_row(p: Any) -> str:
         f"  </td>\n"
         f'  <td data-label="Status"><span class="pill {e(pill.css)}" title="{e(pill.title)}">{e(pill.label)}</span></td>\n'
         f'  <td data-label="Unit">{unit}</td>\n'
-        f'  <td data-label="Source">{e(p.source_normalized or "—")}</td>\n'
+        f'  <td data-label="Source">{e(p.source or "—")}</td>\n'
         f'  <td data-label="Assigned">{assigned}</td>\n'
         f'  <td data-label="Follow-up">{follow_up}</td>\n'
         f'  <td data-label="Created">{created}</td>\n'
@@ -96,31 +98,21 @@ def prospect_row(p: Any) -> str:
     )
 
 
-# --- units (templates/units/list.html, the list's row) -----------------------------------------------
-
-
-def unit_row(u: Any, *, unit_base: str, lockbox_base: str, prospects_base: str) -> str:
+def unit_row(u: UnitRow) -> str:
     uid = e(u.id)
-    gone = getattr(u, "gone", False)
+    gone = u.gone
     pill = u.pill
     city, state = u.city, u.state
     bedrooms, bathrooms = decimal_short(u.bedrooms), decimal_short(u.bathrooms)
     rent = f"${e(money_whole(u.rent))}" if u.rent is not None else "—"
-    box = u.lockbox
-    lockbox = (
-        f'<a href="{e(lockbox_base)}{e(box.id)}/" class="mono">{e(box.serial_number or "lockbox")}</a>' if box else DASH_MUTED
-    )
-    interest = (
-        f'<a href="{e(prospects_base)}?assignee=all&amp;family=open&amp;unit={uid}">{e(u.open_prospects)}</a>'
-        if u.open_prospects
-        else "0"
-    )
+    lockbox = f'<a href="{e(u.lockbox_url)}" class="mono">{e(u.lockbox_serial or "lockbox")}</a>' if u.lockbox_url else DASH_MUTED
+    interest = f'<a href="{e(u.open_prospects_url)}">{e(u.open_prospects)}</a>' if u.open_prospects else "0"
     return (
         f'\n<tr id="unit-{uid}" data-id="{uid}"{' class="gone"' if gone else ""}>\n'
-        f'  <td data-label="Address"><a href="{e(unit_base)}{uid}/" class="strong">{e(u.address or u.id)}</a>'
+        f'  <td data-label="Address"><a href="{e(u.url)}" class="strong">{e(u.address or u.id)}</a>'
         f'{GONE_PILL if gone else ""}<div class="muted small">{e(city)}{", " if city and state else ""}{e(state)}</div></td>\n'
         f'  <td data-label="Status"><span class="pill {e(pill.css)}" title="{e(pill.title)}">{e(pill.label)}</span>'
-        f"{' <span class="muted small">occupied</span>' if u.is_occupied else ''}</td>\n"
+        f"{' <span class="muted small">occupied</span>' if u.occupied else ''}</td>\n"
         f'  <td data-label="Beds / baths">{e(bedrooms or "—")} bd · {e(bathrooms or "—")} ba</td>\n'
         f'  <td data-label="Rent">{rent}</td>\n'
         f'  <td data-label="Showing">{e(u.showing_method or "—")}</td>\n'
@@ -130,17 +122,13 @@ def unit_row(u: Any, *, unit_base: str, lockbox_base: str, prospects_base: str) 
     )
 
 
-# --- lockboxes (templates/lockboxes/list.html, the list's row) ---------------------------------------
-
-
-def lockbox_row(box: Any, *, lockbox_base: str, unit_base: str) -> str:
+def lockbox_row(box: LockboxRow) -> str:
     bid = e(box.id)
-    gone = getattr(box, "gone", False)
-    unit = box.current_unit
-    if unit:
-        where = f'<a href="{e(unit_base)}{e(box.current_unit_id)}/">{e(unit.address or unit.id)}</a>'
-    elif box.current_unit_id:
-        where = f"Unit {e(box.current_unit_id)}"
+    gone = box.gone
+    if box.unit_text:
+        where = f'<a href="{e(box.unit_url)}">{e(box.unit_text)}</a>'
+    elif box.unit_id:
+        where = f"Unit {e(box.unit_id)}"
     else:
         where = DASH_MUTED
     installed = _moment_time(box.installed, title=False) if box.installed else "—"
@@ -152,7 +140,7 @@ def lockbox_row(box: Any, *, lockbox_base: str, unit_base: str) -> str:
     )
     return (
         f'\n<tr id="lockbox-{bid}" data-id="{bid}"{' class="gone"' if gone else ""}>\n'
-        f'  <td data-label="Serial"><a href="{e(lockbox_base)}{bid}/" class="mono strong">{e(box.serial_number or "(no serial)")}</a>'
+        f'  <td data-label="Serial"><a href="{e(box.url)}" class="mono strong">{e(box.serial_number or "(no serial)")}</a>'
         f'{GONE_PILL if gone else ""} <span class="muted small">{e(box.lockbox_type)}</span></td>\n'
         f'  <td data-label="State"><span class="pill {e(box.pill.css)}">{e(box.pill.label)}</span></td>\n'
         f'  <td data-label="Unit">{where}</td>\n'
@@ -169,12 +157,13 @@ def _links(links: Iterable[tuple[str, str]]) -> str:
     return "".join(f' · <a href="{e(url)}">{e(label)}</a>' for label, url in links)
 
 
-def _timeline_child(child: Any) -> str:
+def _timeline_child(child: Item) -> str:
     when = child.when
     detail = f" · {e(child.detail)}" if child.detail else ""
+    pill = child.pill or NO_PILL
     return (
         f'\n      <li class="tl-child {e(child.css)}" id="{e(child.key)}">\n'
-        f'        <span class="pill {e(child.pill.css)}">{e(child.pill.label)}</span> {e(child.title)}\n'
+        f'        <span class="pill {e(pill.css)}">{e(pill.label)}</span> {e(child.title)}\n'
         f'        <span class="muted small"><time datetime="{when.iso}" title="{when.title}">{when.label}</time>'
         f"{detail}{_links(child.links)}</span>\n"
         f"      </li>\n      "
@@ -186,7 +175,7 @@ def _linebreaksbr(text: str) -> str:
     return e(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
-def timeline_item(item: Any) -> str:
+def timeline_item(item: Item) -> str:
     css = e(item.css) + (" problem" if item.problem else "")
     pill = item.pill
     parts = [
@@ -243,7 +232,7 @@ def timeline_item(item: Any) -> str:
     return "".join(parts)
 
 
-def timeline_days(days: Iterable[Any]) -> SafeString:
+def timeline_days(days: Iterable[Day]) -> SafeString:
     """One page of a timeline: day dividers and their rows."""
     out = []
     for day in days:
@@ -256,10 +245,10 @@ def timeline_days(days: Iterable[Any]) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every value above went through e()
 
 
-# --- the showings agenda (templates/showings/agenda.html, its `rows` part) ---------------------------
+# --- the showings agenda ---------------------------------------------------------------------------
 
 
-def _agenda_item(item: Any) -> str:
+def agenda_item(item: AgendaItem) -> str:
     when = item.when
     name = e(item.prospect_name or "Prospect")
     who = f'<a href="{e(item.prospect_url)}" class="strong">{name}</a>' if item.prospect_id else f"<strong>{name}</strong>"
@@ -296,117 +285,13 @@ def _agenda_item(item: Any) -> str:
     )
 
 
-def agenda_days(days: Iterable[Any], today: date) -> SafeString:
+def agenda_days(days: Iterable[AgendaDay], today: date) -> SafeString:
     out = []
     for day in days:
         out.append(
             f'\n      <li class="agenda-day{" today" if day.day == today else ""}"><h2 class="tl-divider">'
             f'<time datetime="{day.day.isoformat()}">{e(day.label)}</time></h2>\n'
-            f'        <ol class="agenda-items">\n        {"".join(_agenda_item(item) for item in day.items)}\n        </ol>\n'
+            f'        <ol class="agenda-items">\n        {"".join(agenda_item(item) for item in day.items)}\n        </ol>\n'
             f"      </li>\n      "
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above went through e()
-
-
-# --- charts (stacked columns per day: the lockbox list's activity, the showings chart) -------------
-
-
-def column_chart(chart: Any, chart_id: str, chart_title: str) -> SafeString:
-    """A `charts.ColumnChart` as SVG: each column and each of its parts links to the list it counts."""
-    cid = e(chart_id)
-    title = e(chart_title)
-    columns = []
-    for col in chart.columns:
-        col_title = e(col.title)
-        segments = "".join(
-            f'\n      <a href="{e(seg.url)}" aria-label="{col_title}, {e(seg.series.label)}: {seg.count}">\n'
-            f"        <title>{col_title} · {e(seg.series.label)}: {seg.count}</title>\n"
-            f'        <rect class="bar {e(seg.series.css)}" x="{col.x}" y="{seg.y}" width="{col.width}" height="{seg.height}"></rect>\n'
-            f"      </a>\n      "
-            for seg in col.segments
-        )
-        label = (
-            f'<text class="axis-label" x="{col.center}" y="{chart.label_y}" text-anchor="middle">{e(col.label)}</text>'
-            if col.label
-            else ""
-        )
-        columns.append(
-            f'\n    <g class="day{" current" if col.current else ""}" data-day="{col.day.isoformat()}">\n'
-            f'      <a href="{e(col.url)}" aria-label="{col_title}: {col.total}">\n'
-            f"        <title>{col_title}: {col.total}</title>\n"
-            f'        <rect class="hit" x="{col.x}" y="{chart.top}" width="{col.width}" height="{chart.axis_y - 6}"></rect>\n'
-            f"      </a>\n      {segments}\n"
-            f"      {label}\n"
-            f"    </g>\n    "
-        )
-    legend = ""
-    if len(chart.series) > 1:
-        legend = "".join(
-            f'<span class="legend-item"><span class="swatch {e(s.css)}"></span>{e(s.label)}</span>' for s in chart.series
-        )
-    return mark_safe(  # noqa: S308 - every value from data went through e(); the rest are numbers
-        f'\n<figure class="chart column-chart" id="{cid}">\n'
-        f'  <svg viewBox="0 0 {chart.width} {chart.height}" width="100%" role="img" aria-labelledby="{cid}-title" preserveAspectRatio="xMinYMin meet">\n'
-        f'    <title id="{cid}-title">{title}: {chart.total} in all</title>\n'
-        f'    <line class="axis" x1="{chart.left}" x2="{chart.width}" y1="{chart.axis_y}" y2="{chart.axis_y}"></line>\n'
-        f'    <text class="axis-label" x="{chart.left - 4}" y="{chart.peak_y}" text-anchor="end">{chart.peak}</text>\n'
-        f'    <text class="axis-label" x="{chart.left - 4}" y="{chart.axis_y}" text-anchor="end">0</text>\n'
-        f"    {''.join(columns)}\n"
-        f"  </svg>\n"
-        f'  <figcaption class="chart-legend small">\n'
-        f'    <span class="muted">{title}</span>\n'
-        f"    {legend}\n"
-        f"  </figcaption>\n"
-        f"</figure>\n"
-    )
-
-
-# --- the unit page (templates/units/detail.html: its prospects and showings) ------------------------
-
-
-def unit_prospect_row(p: Any, *, prospect_base: str) -> str:
-    pid = e(p.id)
-    names = ", ".join(e(n) for n in p.assignee_names) or "Unassigned"
-    return (
-        f'\n      <tr id="prospect-{pid}" data-id="{pid}">\n'
-        f'        <td data-label="Name"><a href="{e(prospect_base)}{pid}/">{e(p.name or "(no name)")}</a> <span class="muted small">{e(p.phone)}</span></td>\n'
-        f'        <td data-label="Status"><span class="pill {e(p.pill.css)}" title="{e(p.pill.title)}">{e(p.pill.label)}</span></td>\n'
-        f'        <td data-label="Assigned">{names}</td>\n'
-        f'        <td data-label="Created">{e(p.created)}</td>\n'
-        f"      </tr>\n    "
-    )
-
-
-def showing_rows(items: Iterable[Any]) -> SafeString:
-    """A unit's showings: time, status, the links (but the unit's own) and who."""
-    rows = []
-    for item in items:
-        when = item.when
-        links = "".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in item.links if label != "Unit")
-        rows.append(
-            f'\n  <li id="{e(item.key)}"><time datetime="{when.iso}" title="{when.title}">{when.label}</time>\n'
-            f'    <span class="pill {e(item.pill.css)}">{e(item.pill.label)}</span>\n'
-            f"    {links}\n"
-            f'    <span class="muted small">{e(item.actor)}{f" · {e(item.detail)}" if item.detail else ""}</span></li>\n'
-        )
-    return mark_safe(f'<ul class="plain showing-rows">\n{"".join(rows)}</ul>\n')  # noqa: S308 - every value went through e()
-
-
-# --- filter forms: <option>s (a list's form offers up to ~100 of them) -------------------------------
-
-
-def options_keyed(choices: Any, selected: Any) -> SafeString:
-    """`<option value="key">label</option>` per choice: a mapping or (key, label) pairs; a label
-    with a `.label` (a list's Sort) shows that."""
-    pairs = choices.items() if hasattr(choices, "items") else choices
-    return mark_safe(  # noqa: S308 - keys and labels went through e()
-        "".join(
-            f'<option value="{e(key)}"{" selected" if selected == key else ""}>{e(getattr(label, "label", label))}</option>'
-            for key, label in pairs
-        )
-    )
-
-
-def options_plain(values: Iterable[Any], selected: Any) -> SafeString:
-    """`<option>value</option>` per value (the value is its own label)."""
-    return mark_safe("".join(f"<option{' selected' if selected == v else ''}>{e(v)}</option>" for v in values))  # noqa: S308

@@ -10,6 +10,7 @@ is a safety net for a writer that forgets to bump.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,7 +42,10 @@ def counted[T](name: str, *, scopes: Iterable[str], compute: Callable[[], T], ex
     if stamp is None:
         return compute()
     key = f"counts:{name}:{extra}:{stamp}"
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except (ImportError, AttributeError, pickle.UnpicklingError):  # written by an older release's classes
+        found = None
     if found is not None:
         return found
     value = compute()

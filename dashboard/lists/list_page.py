@@ -1,67 +1,31 @@
-"""What every list page shares: reading filters from the query string, the query string for the next
-page, distinct values for filter menus, and which template part answers an htmx request.
+"""The skeleton every list page shares: one keyset page of the filtered rows, the count above it,
+and which template part answers the request.
 
-Convention (ARCHITECTURE 2): one template per page with two named partials, `results` (the count,
-the table and the pager: what the filter form swaps) and `rows` (the rows plus the next "load more"
-row: what "load more" appends). Without JavaScript the same links and forms load whole pages.
+A list's template has two named partials, `results` (the count, the table and the pager: what the
+filter form swaps) and `rows` (the rows plus the next "load more" row: what "load more" appends),
+and includes `lists/filter_sheet.html` for its filters. Without JavaScript the same links and
+forms load whole pages. A list view reads like this (units):
+
+    filters = UnitFilter(request.GET, account=account)
+    listed = list_page(request, account, filters, filters.qs.only(...), "units/list.html", title="Units")
+    rows = [unit_row(u, ...) for u in listed.page.rows]
+    return render_zoned(request, listed.template, listed.context | {"rows": rows, ...}, zone)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, QueryDict
 
-MAX_QUERY_LENGTH = 100
+from dashboard.display.pills import count_label
+from dashboard.lists.filtering import ListFilter
+from dashboard.lists.paging import PAGE_SIZE, Page, count_capped, keyset_page
+from integrations.rentengine.models import Account
 
-
-@dataclass
-class Params:
-    """Typed reads of request.GET; a bad value reads as "not set", never as an error."""
-
-    data: QueryDict
-
-    def text(self, name: str, *, max_length: int = MAX_QUERY_LENGTH) -> str:
-        return " ".join((self.data.get(name) or "").split())[:max_length]
-
-    def choice(self, name: str, allowed: dict[str, Any] | tuple[str, ...] | list[str] | frozenset[str], default: str = "") -> str:
-        value = self.data.get(name) or ""
-        return value if value in allowed else default
-
-    def integer(self, name: str) -> int | None:
-        try:
-            value = int(self.data.get(name) or "")
-        except ValueError:
-            return None
-        return value if -(2**62) < value < 2**62 else None
-
-    def decimal(self, name: str) -> Decimal | None:
-        try:
-            value = Decimal((self.data.get(name) or "").replace(",", "").replace("$", "").strip())
-        except InvalidOperation:
-            return None
-        return value if value.is_finite() and abs(value) < 10**9 else None
-
-    def day(self, name: str) -> date | None:
-        try:
-            return date.fromisoformat((self.data.get(name) or "").strip())
-        except ValueError:
-            return None
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight at the start of `day` in the account's zone (an aware datetime)."""
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
-def day_end(day: date, zone: ZoneInfo) -> datetime:
-    return day_start(day + timedelta(days=1), zone)
+COUNT_CAP = 1_000
 
 
 def query_without(data: QueryDict, *names: str) -> str:
@@ -74,40 +38,68 @@ def query_without(data: QueryDict, *names: str) -> str:
     return copy.urlencode()
 
 
-def list_template(request: HttpRequest, template: str) -> str:
-    """The whole page, or the part an htmx request asked for."""
+def list_part(request: HttpRequest) -> str:
+    """The part an htmx request asks for: "results" (a filter changed), "rows" (load more), or ""
+    (the whole page)."""
     htmx = getattr(request, "htmx", None)
     if not htmx:
-        return template
+        return ""
     if htmx.target == "results":
-        return f"{template}#results"
+        return "results"
     if request.GET.get("after"):
-        return f"{template}#rows"
-    return template
+        return "rows"
+    return ""
 
 
-def distinct_values(model: type[Model], column_field: str, *, account_id: Any, limit: int = 200) -> list[str]:
-    """Distinct non-empty values of one column within an account, for a filter menu.
+@dataclass
+class ListPage[M: Model]:
+    page: Page[M]
+    template: str  # "x/list.html", or one of its parts ("x/list.html#rows")
+    context: dict[str, Any]
 
-    A loose index scan (a recursive CTE that jumps from value to value along the (account, column)
-    index), so 100,000 rows with 20 distinct values cost 20 index probes, not a scan. Works on SQLite.
-    """
-    meta = model._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    field = meta.get_field(column_field)
-    column = quote(str(field.column))  # type: ignore[union-attr]
-    account = quote(str(meta.get_field("account").column))  # type: ignore[union-attr]
-    # Identifiers come from model metadata (quoted); values are parameters.
-    sql = (
-        f"WITH RECURSIVE v(x, n) AS ("  # noqa: S608
-        f" SELECT (SELECT {column} FROM {table} WHERE {account} = %s AND {column} > '' ORDER BY {column} LIMIT 1), 1"
-        f" UNION ALL"
-        f" SELECT (SELECT {column} FROM {table} WHERE {account} = %s AND {column} > v.x ORDER BY {column} LIMIT 1), n + 1"
-        f" FROM v WHERE v.x IS NOT NULL AND n < %s"
-        f") SELECT x FROM v WHERE x IS NOT NULL"
-    )
-    account_value = meta.get_field("account").get_db_prep_value(account_id, connection)  # type: ignore[union-attr]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [account_value, account_value, limit])
-        return [row[0] for row in cursor.fetchall()]
+    @property
+    def whole(self) -> bool:
+        """The whole page: the filter sheet's choices are needed."""
+        return "#" not in self.template
+
+    @property
+    def rows_only(self) -> bool:
+        return self.template.endswith("#rows")
+
+
+def list_page[M: Model](
+    request: HttpRequest,
+    account: Account,
+    filters: ListFilter,
+    rows: QuerySet[M],
+    template: str,
+    *,
+    title: str,
+    size: int = PAGE_SIZE,
+    count_cap: int | None = COUNT_CAP,
+    with_nulls: bool = True,
+    parts: bool = True,
+) -> ListPage[M]:
+    """One page of `rows` (the filter's queryset, narrowed to what a row shows) in the filter's
+    sort from its cursor, and the context every list template reads: the page, the filter values
+    (`f`), the query string without the cursor, and the count (first pages only, capped).
+    `parts=False`: the template has no named parts, every request gets the whole page."""
+    part = list_part(request) if parts else ""
+    page = keyset_page(rows, filters.sort, cursor=filters.cursor, size=size, with_nulls=with_nulls)
+    context: dict[str, Any] = {
+        "title": title,
+        "account": account,
+        "page": page,
+        "f": filters.values,
+        "query": query_without(request.GET, "after"),
+    }
+    if part != "rows" and count_cap is not None:
+        count = None
+        if page.is_first:
+            # A first page that is not full is the whole answer: no counting query at all. A text
+            # search is not counted either: counting substring matches scans (and re-tests) rows.
+            count = (
+                len(page.rows) if not page.has_next else None if filters.values.get("q") else count_capped(filters.qs, count_cap)
+            )
+        context |= {"count": count, "count_label": count_label(count, count_cap) if count is not None else ""}
+    return ListPage(page=page, template=f"{template}#{part}" if part else template, context=context)

@@ -6,7 +6,7 @@ last in both directions, and are paged by primary key alone. Each part is its ow
 an index on (..., column, id): a page that crosses from values into NULLs costs a second query.
 
 The cursor in the URL (`?after=`) is opaque: base64 of [part, value, pk]. A cursor that does not
-decode is treated as "from the start", never as an error.
+decode (or holds a value no query can take) is treated as "from the start", never as an error.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
+
+from dashboard.lists.filtering import value_fits
 
 PAGE_SIZE = 50
 
@@ -79,11 +81,14 @@ def cursor_decode(model: type[Model], sort: Sort, cursor: str | None) -> tuple[s
         pk_field = model._meta.pk
         assert pk_field is not None
         pk_value = pk_field.to_python(pk)
+        if not value_fits(pk_value):
+            return None
         if part == "n":
             return ("n", None, pk_value)
         if part == "v" and value is not None:
-            return ("v", field.to_python(value), pk_value)  # type: ignore[union-attr]
-    except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError, AttributeError):
+            typed = field.to_python(value)  # type: ignore[union-attr]
+            return ("v", typed, pk_value) if value_fits(typed) else None
+    except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError, AttributeError, OverflowError):
         pass
     return None
 

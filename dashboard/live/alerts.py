@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q
 
-from dashboard.display import pills
-from dashboard.lists.list_page import day_end, day_start
-from dashboard.people.access import account_zone
+from dashboard.display.moments import SHORT_DATETIME, Moment, moment
+from dashboard.people.access import account_zone, day_end, day_start
 from integrations.rentengine import vocabulary
 from integrations.rentengine.models import Account, LeasingEvent, LockboxEvent, Showing
 
@@ -34,7 +33,7 @@ ALERT_FIELDS = ("id", "account_id", "lockbox__id", "lockbox__serial_number", "un
 EXPECTED = vocabulary.SHOWING_EVENT_TYPES - {"Showing Canceled", "Showing Desired"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CodeAlert:
     id: str
     account: str
@@ -45,7 +44,7 @@ class CodeAlert:
     created_for: str
     day: date
     day_label: str  # "today", or "on Tue, Nov 3"
-    when: pills.Moment | None
+    when: Moment | None
 
 
 def cursor_next(now: datetime) -> datetime:
@@ -90,7 +89,7 @@ def code_alerts(accounts: list[Account], *, since: datetime, now: datetime, keep
                 created_for=event.created_for,
                 day=day,
                 day_label="today" if day == now.astimezone(zone).date() else f"on {day:%a, %b} {day.day}",
-                when=pills.moment(event.created_at, zone, pills.SHORT_DATETIME),
+                when=moment(event.created_at, zone, SHORT_DATETIME),
             )
         )
     return alerts

@@ -23,7 +23,7 @@ SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "
 def live_versions_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     def middleware(request: HttpRequest) -> HttpResponse:
         if _is_page_request(request):
-            request.live_versions = page_versions(request)  # type: ignore[attr-defined]
+            request.__dict__["live_versions"] = page_versions(request)
         return get_response(request)
 
     return middleware
@@ -36,6 +36,12 @@ def _is_page_request(request: HttpRequest) -> bool:
         return False
     user = getattr(request, "user", None)
     return bool(user and user.is_authenticated)
+
+
+def versions_of_page(request: HttpRequest) -> dict[str, int]:
+    """The versions this page request started from: read by the middleware, else now (a page it skipped)."""
+    versions: dict[str, int] | None = request.__dict__.get("live_versions")
+    return versions if versions is not None else page_versions(request)
 
 
 def page_versions(request: HttpRequest) -> dict[str, int]:

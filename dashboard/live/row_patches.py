@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
+from dashboard.lists.filtering import value_fits
 from dashboard.lists.list_page import query_without
 from dashboard.lists.paging import Sort, count_capped
 
@@ -46,7 +47,7 @@ def rows_ask(request: HttpRequest, model: type[Model]) -> RowsAsk | None:
             value = pk.to_python(raw.strip())
         except (ValidationError, ValueError, TypeError):
             continue
-        if value not in (None, ""):
+        if value not in (None, "") and value_fits(value):
             ids.append(value)
     last = ids[-1] if ids else None
     return RowsAsk(ids=ids, last=last, more=data.get("more") == "1", count_new=data.get("count_new", "1") == "1")

@@ -7,6 +7,8 @@ accept any account the person may see. Times show in the account's time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,14 +23,28 @@ from integrations.rentengine.models import Account
 SESSION_KEY = "account_id"
 
 
+@dataclass
+class _Asker:
+    """What this request has read about the person asking (each read once per request)."""
+
+    accounts: list[Account] | None = None
+    member: TeamMember | None = None
+    member_known: bool = False
+
+
+def _asker(request: HttpRequest) -> _Asker:
+    found: _Asker = request.__dict__.setdefault("_leasing_asker", _Asker())
+    return found
+
+
 def request_accounts(request: HttpRequest) -> list[Account]:
     """The accounts this person may see (one query, remembered on the request).
 
     For a person who is not a superuser the accounts are read through their team-member row, so
     that row's few fields ride along in the same query and `request_member` needs none of its own
     (every list page asks for both)."""
-    cached: list[Account] | None = getattr(request, "_leasing_accounts", None)
-    if cached is None:
+    asker = _asker(request)
+    if asker.accounts is None:
         user = request.user
         queryset = accounts_for_user(user)
         member_too = user.is_authenticated and user.is_active and not user.is_superuser
@@ -39,16 +55,15 @@ def request_accounts(request: HttpRequest) -> list[Account]:
                 member_role=F("team_members__role"),
                 member_rentengine_user_id=F("team_members__rentengine_user_id"),
             )
-        cached = list(queryset)
-        if member_too and cached and not hasattr(request, "_leasing_member"):
-            first: Any = cached[0]
-            request._leasing_member = TeamMember.from_db(  # type: ignore[attr-defined]
-                queryset.db,
-                ["id", "user_id", "role", "rentengine_user_id"],
-                [first.member_pk, user.pk, first.member_role, first.member_rentengine_user_id],
+        asker.accounts = list(queryset)
+        if member_too and asker.accounts and not asker.member_known:
+            first: Any = asker.accounts[0]
+            assert user.pk is not None
+            asker.member = TeamMember(
+                id=first.member_pk, user_id=user.pk, role=first.member_role, rentengine_user_id=first.member_rentengine_user_id
             )
-        request._leasing_accounts = cached  # type: ignore[attr-defined]
-    return cached
+            asker.member_known = True
+    return asker.accounts
 
 
 def request_account(request: HttpRequest) -> Account | None:
@@ -63,15 +78,15 @@ def request_account(request: HttpRequest) -> Account | None:
 
 def request_member(request: HttpRequest) -> TeamMember | None:
     """The person's team-member row (role, RentEngine user id), or None (e.g. a bare superuser)."""
-    if not hasattr(request, "_leasing_member"):
+    asker = _asker(request)
+    if not asker.member_known:
         request_accounts(request)  # usually already read (the middleware does); it brings the row along
-    if not hasattr(request, "_leasing_member"):
-        member = None
+    if not asker.member_known:
         if request.user.is_authenticated:
             # No default ordering: it joins auth_user for the names, which this lookup doesn't need.
-            member = TeamMember.objects.filter(user_id=request.user.pk).order_by("pk").first()
-        request._leasing_member = member  # type: ignore[attr-defined]
-    return request._leasing_member  # type: ignore[attr-defined]
+            asker.member = TeamMember.objects.filter(user_id=request.user.pk).order_by("pk").first()
+        asker.member_known = True
+    return asker.member
 
 
 def my_user_id(request: HttpRequest) -> str | None:
@@ -90,6 +105,15 @@ def zone_named(name: str) -> ZoneInfo:
 
 def account_zone(account: Account | None) -> ZoneInfo:
     return zone_named(account.time_zone if account else settings.TIME_ZONE)
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight at the start of `day` in the account's zone (an aware datetime)."""
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def day_end(day: date, zone: ZoneInfo) -> datetime:
+    return day_start(day + timedelta(days=1), zone)
 
 
 def account_switch_context(request: HttpRequest) -> dict[str, Any]:

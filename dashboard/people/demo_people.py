@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import connection, models, transaction
+from django.db import models, transaction
 
 from dashboard.models import BulkAssignment, TeamMember
+from dashboard.raw_sql import tables_empty
 from integrations.rentengine import models as rentengine
 from integrations.rentengine.models import Account
 
@@ -69,12 +70,7 @@ RUN_TABLES: tuple[type[models.Model], ...] = (
 
 def demo_mirror_forget() -> int:
     """Empty the previous demo run's mirror, sync state, deliveries and jobs; returns rows removed."""
-    removed = 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in RUN_TABLES:  # dependants first (assignees before prospects)
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608 - model metadata
-            removed += max(cursor.rowcount, 0)
-    return removed
+    return tables_empty(RUN_TABLES)  # dependants first (assignees before prospects)
 
 
 def demo_agent_usernames() -> list[str]:

@@ -202,7 +202,7 @@ def people_of_account(account: Account, *, now: datetime | None = None) -> list[
                 overdue=work.overdue,
             )
         )
-    return sorted(people, key=lambda p: (p.member is None, p.name.lower()))
+    return sorted(people, key=lambda p: (p.member is None, p.name.lower(), p.user_id))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from dashboard.live.middleware import page_versions
+from dashboard.live.middleware import versions_of_page
 from dashboard.people.access import request_accounts
 
 register = template.Library()
@@ -25,9 +25,7 @@ def live_body(context: template.Context) -> str:
     if request is None or not request.user.is_authenticated:
         return ""
     try:
-        versions = getattr(request, "live_versions", None)
-        if versions is None:  # a page the middleware skipped (e.g. an error page): read now
-            versions = page_versions(request)
+        versions = versions_of_page(request)
         alert_scopes = " ".join(sorted(f"lockboxes:{a.id}" for a in request_accounts(request)))
     except DatabaseError:  # an error page while the database is away: no live updates on it
         return ""

@@ -8,19 +8,19 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from dashboard import bulk_assignment
 from dashboard.bulk_assignment import AssignmentRefused
-from dashboard.lists.list_page import Params, query_without
-from dashboard.lists.paging import Sort, keyset_page
+from dashboard.display.links import link
+from dashboard.display.row_models import JobRow
+from dashboard.lists.filters import JobFilter, ProspectFilter
+from dashboard.lists.list_page import list_page
 from dashboard.models import BulkAssignment, get_for_user_or_404
 from dashboard.people.access import account_zone, my_user_id, request_account
 from dashboard.people.names import people_names, person_name
 from dashboard.views.frame import no_account, render_zoned
-from dashboard.views.prospect_pages import prospects_filtered
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect
 
 JOBS_PAGE = 30
@@ -57,8 +57,8 @@ def assignment_matching(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None:
         raise Http404("No account")
-    qs, _ = prospects_filtered(account, Params(request.GET), my_user_id(request))
-    ids = list(qs.order_by("-id").values_list("id", flat=True)[: bulk_assignment.MAX_PROSPECTS + 1])
+    filters = ProspectFilter(request.GET, account=account, me=my_user_id(request))
+    ids = list(filters.qs.order_by("-id").values_list("id", flat=True)[: bulk_assignment.MAX_PROSPECTS + 1])
     capped = len(ids) > bulk_assignment.MAX_PROSPECTS
     return JsonResponse(
         {
@@ -258,18 +258,25 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None:
         return no_account(request, "Assignments")
-    params = Params(request.GET)
-    page = keyset_page(
-        BulkAssignment.objects.filter(account=account).select_related("created_by", "undo_of"),
-        Sort("id", True),
-        cursor=params.data.get("after"),
-        size=JOBS_PAGE,
+    filters = JobFilter(request.GET, account=account)
+    jobs = filters.qs.select_related("created_by", "undo_of")
+    listed = list_page(
+        request, account, filters, jobs, "assignments/list.html", title="Assignments", size=JOBS_PAGE, count_cap=None, parts=False
     )
+    page = listed.page
     progress = bulk_assignment.progress_counts([j.pk for j in page.rows])
     names = people_names(u for j in page.rows for u in j.user_ids)
-    for job in page.rows:
-        job.progress = progress[job.pk]  # type: ignore[attr-defined]
-        job.people = [person_name(names, u) for u in job.user_ids]  # type: ignore[attr-defined]
-        job.url = reverse("assignment", args=[job.pk])  # type: ignore[attr-defined]
-    context = {"title": "Assignments", "account": account, "page": page, "query": query_without(request.GET, "after")}
-    return render_zoned(request, "assignments/list.html", context, account_zone(account))
+    rows = [
+        JobRow(
+            id=job.pk,
+            url=link("assignment", job.pk),
+            is_undo=job.kind == BulkAssignment.Kind.UNDO,
+            undo_of_id=job.undo_of_id,
+            created_at=job.created_at,
+            created_by=(job.created_by.get_full_name() or job.created_by.get_username()) if job.created_by else "someone",
+            people=tuple(person_name(names, u) for u in job.user_ids),
+            progress=progress[job.pk],
+        )
+        for job in page.rows
+    ]
+    return render_zoned(request, listed.template, listed.context | {"rows": rows}, account_zone(account))

@@ -1,6 +1,7 @@
 """CSV export of every list, exactly as filtered: each export reads the query string through the
-list's own filter function and walks the rows in the list's own order, so the file is the list
-with every page loaded. The link sits on each list (`{% list_tools %}`) and carries its query."""
+list's own filter definition (`lists/filters.py`) and walks the rows in the list's own order, so
+the file is the list with every page loaded. The link sits on each list (`{% list_tools %}`) and
+carries its query."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from django.views.decorators.http import require_GET
 from dashboard.display import pills
 from dashboard.display.timeline import lockbox_event_item, lockbox_event_user_ids
 from dashboard.lists.csv_export import ROWS_PER_QUERY, csv_response, local_time
-from dashboard.lists.list_page import Params
-from dashboard.lists.paging import keyset_ordered
+from dashboard.lists.filters import AgendaFilter, LockboxActivityFilter, LockboxFilter, ProspectFilter, UnitFilter
+from dashboard.lists.paging import keyset_ordered, keyset_page
+from dashboard.lists.showing_agenda import AGENDA_PAGE, agenda_items, agenda_showings
 from dashboard.people.access import account_zone, my_user_id, request_account
 from dashboard.people.names import people_in_account, people_names, person_name
-from dashboard.views import lockbox_pages, prospect_pages, showing_pages, unit_pages
+from dashboard.views import lockbox_pages, prospect_pages, unit_pages
 from integrations.rentengine.models import Account
 
 MATCH_BATCH = lockbox_pages.PAGE_SIZE  # showings are matched to lockbox events a list page at a time, as on screen
@@ -36,14 +38,14 @@ def _account(request: HttpRequest) -> Account:
 @require_GET
 def prospects_csv(request: HttpRequest) -> StreamingHttpResponse:
     account = _account(request)
-    qs, f = prospect_pages.prospects_filtered(account, Params(request.GET), my_user_id(request))
+    filters = ProspectFilter(request.GET, account=account, me=my_user_id(request))
     zone = account_zone(account)
     names = people_in_account(account.id)
     rows_qs = keyset_ordered(
-        qs.select_related("unit")
+        filters.qs.select_related("unit")
         .only(*prospect_pages.PROSPECT_ROW_FIELDS, "source")
         .prefetch_related(Prefetch("assignees", to_attr="assignee_rows")),
-        prospect_pages.SORTS[f["sort"]],
+        filters.sort,
     )
 
     def rows() -> Iterator[list[Any]]:
@@ -75,18 +77,17 @@ def prospects_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 def units_csv(request: HttpRequest) -> StreamingHttpResponse:
     account = _account(request)
-    qs, f = unit_pages.units_filtered(account, Params(request.GET))
-    rows_qs = keyset_ordered(qs.only(*unit_pages.UNIT_ROW_FIELDS, "zip_code", "subteam_id"), unit_pages.SORTS[f["sort"]])
+    filters = UnitFilter(request.GET, account=account)
+    rows_qs = keyset_ordered(filters.qs.only(*unit_pages.UNIT_ROW_FIELDS, "zip_code", "subteam_id"), filters.sort)
 
     def rows() -> Iterator[list[Any]]:
         for chunk in batched(rows_qs.iterator(chunk_size=ROWS_PER_QUERY), ROWS_PER_QUERY):
-            page = list(chunk)
-            unit_pages.rows_decorate(account, page)  # the list's own lockbox and interest columns
-            for u in page:
-                box = u.lockbox  # type: ignore[attr-defined]
+            extras = unit_pages.unit_extras(account, [u.id for u in chunk])  # the list's own lockbox and interest columns
+            for u in chunk:
+                box = extras.lockboxes.get(u.id)
                 yield [
                     u.id, u.address, u.city, u.state, u.zip_code, u.status, u.bedrooms, u.bathrooms, u.rent,
-                    u.is_occupied, u.showing_method, box.serial_number if box else "", u.open_prospects,  # type: ignore[attr-defined]
+                    u.is_occupied, u.showing_method, box.serial_number if box else "", extras.open_prospects.get(u.id, 0),
                 ]  # fmt: skip
 
     header = ["Unit id", "Address", "City", "State", "Zip", "Status", "Bedrooms", "Bathrooms", "Rent", "Occupied",
@@ -97,9 +98,9 @@ def units_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 def lockboxes_csv(request: HttpRequest) -> StreamingHttpResponse:
     account = _account(request)
-    qs, f = lockbox_pages.lockboxes_filtered(account, Params(request.GET))
+    filters = LockboxFilter(request.GET, account=account)
     zone = account_zone(account)
-    rows_qs = keyset_ordered(qs.select_related("current_unit").defer("raw", "current_unit__raw"), lockbox_pages.SORTS[f["sort"]])
+    rows_qs = keyset_ordered(filters.qs.select_related("current_unit").defer("raw", "current_unit__raw"), filters.sort)
     now = timezone.now()
 
     def rows() -> Iterator[list[Any]]:
@@ -123,15 +124,9 @@ def lockboxes_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 def lockbox_activity_csv(request: HttpRequest) -> StreamingHttpResponse:
     account = _account(request)
-    qs, _ = lockbox_pages.activity_filtered(account, Params(request.GET))
+    filters = LockboxActivityFilter(request.GET, account=account)
     zone = account_zone(account)
-    rows_qs = keyset_ordered(
-        qs.select_related("lockbox", "unit").only(
-            "id", "lockbox_id", "unit_id", "event_type", "metadata", "created_for", "created_at",
-            "lockbox__id", "lockbox__serial_number", "lockbox__lockbox_type", "unit__id", "unit__address",
-        ),
-        lockbox_pages.EVENT_SORT,
-    )  # fmt: skip
+    rows_qs = keyset_ordered(filters.qs.select_related("lockbox", "unit").only(*lockbox_pages.ACTIVITY_FIELDS), filters.sort)
 
     def rows() -> Iterator[list[Any]]:
         for chunk in batched(rows_qs.iterator(chunk_size=ROWS_PER_QUERY), MATCH_BATCH):
@@ -139,7 +134,7 @@ def lockbox_activity_csv(request: HttpRequest) -> StreamingHttpResponse:
             names = people_names(lockbox_event_user_ids(events))
             matches = lockbox_pages.showings_matching(account, events)
             for event in events:
-                item = lockbox_event_item(event, names, with_lockbox=False, with_unit=False)
+                item = lockbox_event_item(event, names, zone)
                 showing = matches.get(event.id)
                 yield [
                     local_time(event.created_at, zone),
@@ -166,14 +161,15 @@ def lockbox_activity_csv(request: HttpRequest) -> StreamingHttpResponse:
 def showings_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The agenda's range under its filters, page after page as "load more" would show them."""
     account = _account(request)
-    qs, f = showing_pages.agenda_filters(request, account)
+    filters = AgendaFilter(request.GET, account=account, request=request)
     zone = account_zone(account)
+    showings = agenda_showings(filters)
 
     def rows() -> Iterator[list[Any]]:
         cursor: str | None = None
         while True:
-            page, items = showing_pages.agenda_page(account, qs, f, cursor)
-            for item in items:
+            page = keyset_page(showings, filters.sort, cursor=cursor, size=AGENDA_PAGE, with_nulls=False)
+            for item in agenda_items(filters, page):
                 yield [
                     local_time(item.at, zone),
                     item.pill.label,

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.display.prescreening import questions_readable, rules_readable
+from dashboard.display.row_models import TemplateRow
 from dashboard.models import accounts_for_user, get_for_user_or_404
 from dashboard.people.access import account_zone, request_account
 from dashboard.views.frame import no_account, render_zoned
@@ -74,10 +75,18 @@ def template_list(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .order_by()
     )
-    for t in templates:
-        t.units = uses.get(t.id, 0)  # type: ignore[attr-defined]
-        t.rule_lines = rules_readable(t.rules)  # type: ignore[attr-defined]
-    context = {"title": "Prescreening templates", "account": account, "templates": templates, "tab": "templates"}
+    rows = [
+        TemplateRow(
+            id=str(t.id),
+            name=str(t),
+            is_default=t.is_default,
+            rule_lines=tuple(rules_readable(t.rules)[:3]),
+            questions=len(t.questions) if isinstance(t.questions, list | dict | str) else 0,
+            units=uses.get(t.id, 0),
+        )
+        for t in templates
+    ]
+    context = {"title": "Prescreening templates", "account": account, "templates": rows, "tab": "templates"}
     return render_zoned(request, "reference/templates.html", context, account_zone(account))
 
 

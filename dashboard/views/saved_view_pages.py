@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.display.row_models import SavedViewRow
 from dashboard.lists.saved_views import ViewRefused, list_url, view_default_set, view_save, views_visible
 from dashboard.models import SavedView
 from dashboard.people.access import account_zone, request_account
@@ -70,13 +71,25 @@ def saved_view_list(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None:
         return no_account(request, "Saved views")
-    views = views_visible(request.user, account)
-    for view in views:
-        view.url = list_url(view.list_name, view.query)  # type: ignore[attr-defined]
+    rows = [
+        (
+            view.owner_id == request.user.pk,
+            SavedViewRow(
+                id=view.pk,
+                name=view.name,
+                url=list_url(view.list_name, view.query),
+                list_label=view.get_list_name_display(),
+                is_default=view.is_default,
+                shared=view.shared,
+                owner_name=view.owner.get_full_name() or view.owner.get_username(),
+            ),
+        )
+        for view in views_visible(request.user, account)
+    ]
     context: dict[str, Any] = {
         "title": "Saved views",
         "account": account,
-        "mine": [v for v in views if v.owner_id == request.user.pk],
-        "team": [v for v in views if v.owner_id != request.user.pk],
+        "mine": [row for mine, row in rows if mine],
+        "team": [row for mine, row in rows if not mine],
     }
     return render_zoned(request, "saved_views/list.html", context, account_zone(account))

@@ -3,7 +3,6 @@ address; lockboxes by serial number. Across every account this person may see.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -11,39 +10,32 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard.display import pills
-from dashboard.lists.list_page import Params
+from dashboard.display.row_models import SearchPerson, SearchProspect, SearchUnit
+from dashboard.lists.filtering import text_clean
+from dashboard.lists.filters import prospect_search, unit_search
 from dashboard.people.access import request_accounts
-from dashboard.views.prospect_pages import prospect_search
-from dashboard.views.unit_pages import unit_search
 from integrations.rentengine.models import Lockbox, Prospect, Unit
 
 PROSPECT_LIMIT = 50
 OTHER_LIMIT = 10
 
 
-@dataclass
-class Person:
-    """One human behind one or more prospect rows (RentEngine makes a prospect per unit enquired)."""
-
-    name: str
-    phone: str
-    email: str
-    prospects: list[Prospect] = field(default_factory=list)
-
-
-def people_group(prospects: list[Prospect]) -> list[Person]:
-    people: dict[tuple[Any, ...], Person] = {}
+def people_group(prospects: list[Prospect]) -> list[SearchPerson]:
+    """Enquiries grouped by the human behind them: the same phone (else email) in the same account."""
+    people: dict[tuple[Any, ...], tuple[Prospect, list[SearchProspect]]] = {}
     for p in prospects:
         key = (p.account_id, p.phone_digits) if p.phone_digits else (p.account_id, p.email.lower() or p.id)
-        person = people.setdefault(key, Person(name=p.name, phone=p.phone, email=p.email))
-        p.pill = pills.prospect_status_pill(p.status, p.status_family)  # type: ignore[attr-defined]
-        person.prospects.append(p)
-    return list(people.values())
+        _, enquiries = people.setdefault(key, (p, []))
+        address = p.unit.address if p.unit else ""
+        enquiries.append(
+            SearchProspect(id=p.id, unit_address=address, pill=pills.prospect_status_pill(p.status, p.status_family))
+        )
+    return [SearchPerson(name=p.name, phone=p.phone, email=p.email, prospects=tuple(e)) for p, e in people.values()]
 
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    q = Params(request.GET).text("q")
+    q = text_clean(request.GET.get("q"))
     context: dict[str, Any] = {"title": "Search", "q": q}
     if q:
         # The accounts this person may see, as the list the shell already read: a literal list lets
@@ -71,11 +63,12 @@ def search(request: HttpRequest) -> HttpResponse:
         context |= {
             "people": people_group(prospects),
             "prospects_more": len(prospects) == PROSPECT_LIMIT,
-            "units": list(
-                unit_search(Unit.objects.alive().filter(account_id__in=mine), q)
+            "units": [
+                SearchUnit(id=u.id, address=u.address, pill=pills.unit_status_pill(u.status))
+                for u in unit_search(Unit.objects.alive().filter(account_id__in=mine), q)
                 .only("id", "address", "status", "city")
                 .order_by("address", "id")[:OTHER_LIMIT]
-            ),
+            ],
             "lockboxes": list(
                 Lockbox.objects.alive()
                 .filter(account_id__in=mine)
@@ -84,6 +77,4 @@ def search(request: HttpRequest) -> HttpResponse:
                 .order_by("serial_number")[:OTHER_LIMIT]
             ),
         }
-        for unit in context["units"]:
-            unit.pill = pills.unit_status_pill(unit.status)
     return render(request, "search/results.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.lists.list_page import distinct_values
+from dashboard.raw_sql import distinct_values
 from integrations.rentengine.models import Prospect
 from tests.dashboard.conftest import MAPLE
 

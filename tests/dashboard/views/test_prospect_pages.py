@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from dashboard.display import timeline
+from dashboard.lists import prospect_timeline as timeline
 from integrations.rentengine import mirror
 from integrations.rentengine.models import Prospect
 from tests.dashboard.conftest import ARI_ID, BO_ID, HOSTILE, LOCKBOX_MAPLE, World, event_record
