@@ -174,11 +174,8 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     from django.utils import timezone
 
     from dashboard.lists import paging as keyset
-    from dashboard.lists.list_page import Params
+    from dashboard.lists.filters import LockboxActivityFilter, LockboxFilter, ProspectFilter, UnitFilter
     from dashboard.models import TeamMember
-    from dashboard.views import lockbox_pages as lockbox_views
-    from dashboard.views import prospect_pages as prospect_views
-    from dashboard.views import unit_pages as unit_views
     from integrations.rentengine.models import Account, LeasingEvent, Lockbox, LockboxEvent, Prospect, ProspectAssignee, Unit
 
     account = Account.objects.annotate(n=Count("prospects")).order_by("-n").first()
@@ -218,9 +215,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     def q(**params: Any) -> str:
         return "?" + urlencode(params) if params else ""
 
-    prospect_all, _ = prospect_views.prospects_filtered(account, Params(QueryDict("assignee=all")), me)
-    prospect_mine_unassigned, _ = prospect_views.prospects_filtered(account, Params(QueryDict("")), me)
-    newest = prospect_views.SORTS["newest"]
+    prospect_all = ProspectFilter(QueryDict("assignee=all"), account=account, me=me).qs
+    prospect_mine_unassigned = ProspectFilter(QueryDict(""), account=account, me=me).qs
+    newest = ProspectFilter.SORTS["newest"]
     busy_unit = (
         Prospect.objects.filter(account=account, unit_id__isnull=False)
         .values("unit_id")
@@ -239,9 +236,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     serial = (
         Lockbox.objects.filter(account=account).order_by("serial_number").values_list("serial_number", flat=True).first() or "1"
     )
-    units_all, _ = unit_views.units_filtered(account, Params(QueryDict("")))
-    boxes_all, _ = lockbox_views.lockboxes_filtered(account, Params(QueryDict("")))
-    events_all, _ = lockbox_views.activity_filtered(account, Params(QueryDict("")))
+    units_all = UnitFilter(QueryDict(""), account=account).qs
+    boxes_all = LockboxFilter(QueryDict(""), account=account).qs
+    events_all = LockboxActivityFilter(QueryDict(""), account=account).qs
     today = timezone.now().date()
     month_ago = today - timedelta(days=30)
     rows_part = {"HX-Request": "true", "HX-Target": "more-rows"}
@@ -268,7 +265,7 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
         ("prospects_search_name", "/prospects/" + q(assignee="all", q=name_fragment), {}),
         ("prospects_search_phone", "/prospects/" + q(assignee="all", q=sample.phone_digits[-7:]), {}),
         ("units_first", "/units/", {}),
-        ("units_deep", "/units/" + q(after=deep(units_all, unit_views.SORTS["address"], 2_000)), {}),
+        ("units_deep", "/units/" + q(after=deep(units_all, UnitFilter.SORTS["address"], 2_000)), {}),
         ("units_status", "/units/" + q(status="Available"), {}),
         ("units_city", "/units/" + q(city=city["city"] if city else ""), {}),
         ("units_bedrooms", "/units/" + q(bedrooms=3), {}),
@@ -281,11 +278,15 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
         ("showings_week_status", "/showings/" + q(view="week", status="Scheduled"), {}),
         ("showings_week_mine", "/showings/" + q(view="week", agent="mine"), {}),
         ("lockboxes_first", "/lockboxes/", {}),
-        ("lockboxes_deep", "/lockboxes/" + q(after=deep(boxes_all, lockbox_views.SORTS["serial"], 500)), {}),
+        ("lockboxes_deep", "/lockboxes/" + q(after=deep(boxes_all, LockboxFilter.SORTS["serial"], 500)), {}),
         ("lockboxes_quiet", "/lockboxes/" + q(state="quiet"), {}),
         ("lockboxes_search", "/lockboxes/" + q(q=serial[:3]), {}),
         ("lockbox_activity_first", "/lockboxes/activity/", {}),
-        ("lockbox_activity_deep", "/lockboxes/activity/" + q(after=deep(events_all, lockbox_views.EVENT_SORT, 50_000)), {}),
+        (
+            "lockbox_activity_deep",
+            "/lockboxes/activity/" + q(after=deep(events_all, LockboxActivityFilter.SORTS["newest"], 50_000)),
+            {},
+        ),
         ("lockbox_activity_codes", "/lockboxes/activity/" + q(type="Generate Code"), {}),
         ("lockbox_activity_unit", "/lockboxes/activity/" + q(unit=busy_unit_id), {}),
         ("search", "/search/" + q(q=name_fragment), {}),

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.display import pills
 from dashboard.lists.cached_counts import counted
@@ -249,22 +251,17 @@ LOCKBOX_DAYS = 30
 
 
 def lockbox_activity_chart(account: Account, *, today: date, zone: ZoneInfo) -> ColumnChart:
-    """Lockbox events per day by type over the last 30 days; each part opens the activity feed on
-    that day and type."""
+    """Lockbox events per day by type over the last 30 days (counted now: `lockbox_activity_svg`
+    keeps the drawing); each part opens the activity feed on that day and type."""
     days = days_from(today - timedelta(days=LOCKBOX_DAYS - 1), LOCKBOX_DAYS)
-
-    def count() -> dict[tuple[str, str], int]:
-        rows = (
-            LockboxEvent.objects.alive()
-            .filter(account=account, created_at__gte=day_start(days[0], zone), created_at__lt=day_end(days[-1], zone))
-            .annotate(day=TruncDate("created_at", tzinfo=zone))
-            .values_list("day", "event_type")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        return _per_day(rows)
-
-    counts = counted("lockbox-days", scopes=[f"lockboxes:{account.id}"], compute=count, extra=f"{days[0]}:{zone.key}")
+    counts = _per_day(
+        LockboxEvent.objects.alive()
+        .filter(account=account, created_at__gte=day_start(days[0], zone), created_at__lt=day_end(days[-1], zone))
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values_list("day", "event_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     series = [Series(t, t, pills.lockbox_event_pill(t).css) for t in pills.LOCKBOX_EVENT_TYPES] + [
         Series(t, t, "fam-unknown") for t in sorted({k for _, k in counts} - set(pills.LOCKBOX_EVENT_TYPES))
     ]
@@ -277,6 +274,23 @@ def lockbox_activity_chart(account: Account, *, today: date, zone: ZoneInfo) -> 
         return f"{base}?since={iso}&until={iso}{kind}"
 
     return column_chart(days, series, counts, url_for=url_for, current=today)
+
+
+LOCKBOX_CHART_ID = "lockbox-activity-chart"
+LOCKBOX_CHART_TITLE = "Lockbox events per day, last 30 days"
+
+
+def lockbox_activity_svg(account: Account, *, today: date, zone: ZoneInfo) -> SafeString:
+    """`lockbox_activity_chart` drawn (templates/charts/columns.html), kept until the account's
+    lockboxes change: the drawing (~150 links) is what costs, on every lockbox list page."""
+
+    def draw() -> str:
+        chart = lockbox_activity_chart(account, today=today, zone=zone)
+        context = {"chart": chart, "chart_id": LOCKBOX_CHART_ID, "chart_title": LOCKBOX_CHART_TITLE}
+        return render_to_string("charts/columns.html", context)
+
+    drawn = counted("lockbox-days-svg", scopes=[f"lockboxes:{account.id}"], compute=draw, extra=f"{today}:{zone.key}")
+    return mark_safe(drawn)  # noqa: S308 - rendered by the template engine, which escaped it
 
 
 # --- showings per day -----------------------------------------------------------------------------

@@ -144,6 +144,13 @@ class DayFilter(_Filter):
     field_class = DayField
 
 
+class _SharedFields(dict[str, forms.Field]):
+    """A form's fields, shared by its instances: the fields above only clean, they keep nothing."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
 class ListFilter(django_filters.FilterSet):
     """One list's query string: its filters (declared on the subclass), FIELDS (values it reads
     that filter nothing by themselves), `sort` (one of SORTS) and `after` (the keyset cursor).
@@ -156,22 +163,31 @@ class ListFilter(django_filters.FilterSet):
     _form_classes: ClassVar[dict[type, type[forms.Form]]] = {}
 
     def __init__(self, data: QueryDict, queryset: QuerySet[Any]) -> None:
-        super().__init__(data, queryset)
+        # FilterSet.__init__ deep-copies every filter (their choices too) to bind it to this
+        # instance; these filters hold no per-request state, so every instance shares them.
+        self.is_bound, self.data, self.queryset = True, data, queryset
+        self.request, self.form_prefix = None, None
+        self.filters = self.base_filters
 
     def get_form_class(self) -> type[forms.Form]:
-        # The fields hold no per-request state: one form class per list, not one per request.
+        # Likewise the form's fields: one form class per list, sharing its fields, not a copy a request.
         found = ListFilter._form_classes.get(type(self))
         if found is None:
             fields: dict[str, forms.Field] = {name: f.field for name, f in self.filters.items()} | self.FIELDS
             fields["sort"] = OneOfField(choices=self.SORTS, default=self.DEFAULT_SORT, required=False)
             fields["after"] = CursorField(required=False)
-            found = ListFilter._form_classes[type(self)] = type(f"{type(self).__name__}Form", (forms.Form,), fields)
+            found = type(f"{type(self).__name__}Form", (forms.Form,), fields)
+            found.base_fields = _SharedFields(found.base_fields)
+            ListFilter._form_classes[type(self)] = found
         return found
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         cleaned = self.form.cleaned_data
         for name, filter_ in self.filters.items():
-            queryset = filter_.filter(queryset, cleaned.get(name))
+            value = cleaned.get(name)
+            if value in (None, ""):
+                continue
+            queryset = getattr(self, filter_.method)(queryset, name, value) if filter_.method else filter_.filter(queryset, value)
         return queryset
 
     @property

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 
 from dashboard.display.pills import count_label
@@ -51,9 +51,9 @@ def list_part(request: HttpRequest) -> str:
     return ""
 
 
-@dataclass
-class ListPage[M: Model]:
-    page: Page[M]
+@dataclass(frozen=True)
+class ListPage[R]:
+    page: Page[R]
     template: str  # "x/list.html", or one of its parts ("x/list.html#rows")
     context: dict[str, Any]
 
@@ -67,11 +67,11 @@ class ListPage[M: Model]:
         return self.template.endswith("#rows")
 
 
-def list_page[M: Model](
+def list_page[R](
     request: HttpRequest,
     account: Account,
     filters: ListFilter,
-    rows: QuerySet[M],
+    rows: QuerySet[Any, R],
     template: str,
     *,
     title: str,
@@ -79,8 +79,9 @@ def list_page[M: Model](
     count_cap: int | None = COUNT_CAP,
     with_nulls: bool = True,
     parts: bool = True,
-) -> ListPage[M]:
-    """One page of `rows` (the filter's queryset, narrowed to what a row shows) in the filter's
+) -> ListPage[R]:
+    """One page of `rows` (the filter's queryset, narrowed to what a row shows, models or
+    `.values()`) in the filter's
     sort from its cursor, and the context every list template reads: the page, the filter values
     (`f`), the query string without the cursor, and the count (first pages only, capped).
     `parts=False`: the template has no named parts, every request gets the whole page."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,9 +37,11 @@ class Sort:
     label: str = ""
 
 
-@dataclass
-class Page[M: Model]:
-    rows: list[M]
+@dataclass(frozen=True)
+class Page[R]:
+    """One page of a list: model instances, or dicts when the list reads `.values()`."""
+
+    rows: list[R]
     next_cursor: str | None
     cursor: str | None
 
@@ -66,10 +69,15 @@ def cursor_encode(part: str, value: Any, pk: Any) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def cursor_for(row: Model, sort: Sort) -> str:
-    """The cursor that continues right after `row` (also used to jump deep in benchmarks)."""
-    value = getattr(row, sort.field)
-    return cursor_encode("n" if value is None else "v", value, row.pk)
+def cursor_for(row: object, sort: Sort) -> str:
+    """The cursor that continues right after `row`, a model instance or a `.values()` row (which
+    carries the primary key as "id"); also used to jump deep in benchmarks."""
+    if isinstance(row, Mapping):
+        value, pk = row[sort.field], row["id"]
+    else:
+        assert isinstance(row, Model)
+        value, pk = getattr(row, sort.field), row.pk
+    return cursor_encode("n" if value is None else "v", value, pk)
 
 
 def cursor_decode(model: type[Model], sort: Sort, cursor: str | None) -> tuple[str, Any, Any] | None:
@@ -93,17 +101,17 @@ def cursor_decode(model: type[Model], sort: Sort, cursor: str | None) -> tuple[s
     return None
 
 
-def keyset_page[M: Model](
-    queryset: QuerySet[M], sort: Sort, *, cursor: str | None, size: int = PAGE_SIZE, with_nulls: bool = True
-) -> Page[M]:
+def keyset_page[R](
+    queryset: QuerySet[Any, R], sort: Sort, *, cursor: str | None, size: int = PAGE_SIZE, with_nulls: bool = True
+) -> Page[R]:
     """One page of `queryset` in `sort` order, starting after `cursor`. `with_nulls=False` says the
     queryset's own filter excludes NULLs in the sort column (e.g. a range on it): a short page then
-    costs no second query for them."""
+    costs no second query for them. A `.values()` queryset must read "id" and the sort column."""
     model = queryset.model
     position = cursor_decode(model, sort, cursor)
     name, desc = sort.field, sort.descending
     less = "lt" if desc else "gt"
-    rows: list[M] = []
+    rows: list[R] = []
     if position is None or position[0] == "v":
         values = queryset.filter(**{f"{name}__isnull": False})
         if position is not None:

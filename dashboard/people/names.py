@@ -9,7 +9,7 @@ Resolution is batched: collect every id a page shows, then one query for all of 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -168,10 +168,10 @@ _ASSIGNEE_IDS_SQL = {
 }
 
 
-def assignee_user_ids(prospect: Prospect) -> list[str]:
-    """The ids `with_assignee_ids` read, in assignment order and canonical (SQLite keeps uuids as
-    bare hex)."""
-    raw: str | None = getattr(prospect, "assignee_ids", None)
+def assignee_user_ids(prospect: Prospect | Mapping[str, Any]) -> list[str]:
+    """The ids `with_assignee_ids` read (into a model or a `.values()` row), in assignment order
+    and canonical (SQLite keeps uuids as bare hex)."""
+    raw: str | None = prospect.get("assignee_ids") if isinstance(prospect, Mapping) else getattr(prospect, "assignee_ids", None)
     if not raw:
         return []
     pairs = sorted((int(position), user) for position, _, user in (item.partition(":") for item in raw.split(",")))
