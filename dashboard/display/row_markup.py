@@ -1,5 +1,5 @@
 """The HTML of the busiest rows, built in Python: list rows (prospects, units, lockboxes), timeline
-rows (feeds and timelines) and the showings agenda. Each is one f-string over a row model whose
+rows (feeds and timelines), the showings agenda and the unit page's prospects and showings. Each is one f-string over a row model whose
 values the view already formatted, escaped once each; the templates print them through
 `{% load list_rows %}`, so a list's page and its live updates share one definition of a row.
 
@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from dashboard.display.agenda_rows import AgendaDay, AgendaItem
 from dashboard.display.moments import Moment
 from dashboard.display.pills import Pill
-from dashboard.display.row_models import LockboxRow, ProspectRow, UnitRow
+from dashboard.display.row_models import LockboxRow, ProspectRow, UnitProspectRow, UnitRow
 from dashboard.display.timeline import Day, Item
 
 DASH_MUTED = '<span class="muted">—</span>'
@@ -148,6 +148,37 @@ def lockbox_row(box: LockboxRow) -> str:
         f'  <td data-label="Last event">{last_event}</td>\n'
         f"</tr>\n"
     )
+
+
+# --- the unit page: its prospects and showings ------------------------------------------------------
+
+
+def unit_prospect_row(p: UnitProspectRow) -> str:
+    pid = e(p.id)
+    names = ", ".join(e(n) for n in p.assignee_names) or "Unassigned"
+    return (
+        f'\n      <tr id="prospect-{pid}" data-id="{pid}">\n'
+        f'        <td data-label="Name"><a href="{e(p.url)}">{e(p.name or "(no name)")}</a> <span class="muted small">{e(p.phone)}</span></td>\n'
+        f'        <td data-label="Status"><span class="pill {e(p.pill.css)}" title="{e(p.pill.title)}">{e(p.pill.label)}</span></td>\n'
+        f'        <td data-label="Assigned">{names}</td>\n'
+        f'        <td data-label="Created">{e(p.created)}</td>\n'
+        f"      </tr>\n    "
+    )
+
+
+def showing_rows(items: Iterable[Item]) -> SafeString:
+    """A unit's showings (timeline items): time, status, the links (but the unit's own) and who."""
+    rows = []
+    for item in items:
+        when, pill = item.when, item.pill or NO_PILL
+        links = "".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in item.links if label != "Unit")
+        rows.append(
+            f'\n  <li id="{e(item.key)}"><time datetime="{when.iso}" title="{when.title}">{when.label}</time>\n'
+            f'    <span class="pill {e(pill.css)}">{e(pill.label)}</span>\n'
+            f"    {links}\n"
+            f'    <span class="muted small">{e(item.actor)}{f" · {e(item.detail)}" if item.detail else ""}</span></li>\n'
+        )
+    return mark_safe(f'<ul class="plain showing-rows">\n{"".join(rows)}</ul>\n')  # noqa: S308 - every value went through e()
 
 
 # --- timelines (prospect, unit and lockbox pages, the lockbox activity feed) ------------------------

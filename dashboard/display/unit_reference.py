@@ -9,95 +9,71 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 
 from integrations.rentengine.models import MultifamilyProperty, PrescreeningTemplate, Subteam, Unit
-
-
-@dataclass(frozen=True)
-class UnitReference:
-    template: PrescreeningTemplate | None
-    subteam: Subteam | None
-    building: MultifamilyProperty | None
-
 
 # Building hint: a property whose one-line address starts with the unit's street (4+ characters).
 BUILDING_STREET_MIN = 4
 
 
-def unit_reference_columns() -> dict[str, Any]:
-    """Annotations for the unit's own query that read its reference links along with it (the unit
-    page then needs no query per link): `unit_reference` uses them when present.
+@dataclass(frozen=True)
+class Link:
+    """A reference row a unit page links to: its id and what to call it."""
 
-    The template and the subteam are plain id lookups, written as SQL: compiling an ORM subquery
-    per column cost more than the three queries it saved. The building hint keeps the ORM (its
-    `istartswith` escaping differs per database) in one subquery carrying "id|name"."""
-    q = connection.ops.quote_name
-    unit = q(Unit._meta.db_table)
+    id: str
+    label: str
 
-    def lookup(model: Any, link: str, column: str, *, shared: bool) -> RawSQL:
-        table = q(model._meta.db_table)
-        account = f"(t.{q('account_id')} = {unit}.{q('account_id')}" + (f" OR t.{q('account_id')} IS NULL)" if shared else ")")
-        sql = (  # identifiers only, from model metadata
-            f"SELECT t.{q(column)} FROM {table} t WHERE t.{q('id')} = {unit}.{q(link)}"  # noqa: S608
-            f" AND t.{q('deleted_at')} IS NULL AND {account}"
-        )
-        return RawSQL(sql, (), output_field=model._meta.get_field(column))  # noqa: S611 - no values in it
+    def __str__(self) -> str:
+        return self.label
 
-    building = (
+
+@dataclass(frozen=True)
+class UnitReference:
+    template: Link | None
+    subteam: Link | None
+    building: Link | None
+
+
+def unit_reference_columns() -> dict[str, Subquery]:
+    """Annotations for the unit's own query, so the unit page needs no query per link: the names of
+    its template and subteam (NULL: not in the mirror; the ids are the unit's own columns) and the
+    building as "id|name" (`unit_reference` reads them back)."""
+    templates = PrescreeningTemplate.objects.alive().filter(
+        Q(account_id=OuterRef("account_id")) | Q(account__isnull=True), pk=OuterRef("prescreen_template_id")
+    )
+    subteams = Subteam.objects.alive().filter(account_id=OuterRef("account_id"), pk=OuterRef("subteam_id"))
+    buildings = (
         MultifamilyProperty.objects.alive()
         .filter(account_id=OuterRef("account_id"), text_address__istartswith=OuterRef("street"))
         .order_by("community_name", "id")
-        .values(pair=Concat(Cast("id", CharField()), Value("|"), "community_name", output_field=CharField()))[:1]
     )
+    building = Concat(Cast("id", CharField()), Value("|"), "community_name", output_field=CharField())
     return {
-        "ref_template_id": lookup(PrescreeningTemplate, "prescreen_template_id", "id", shared=True),
-        "ref_template_name": lookup(PrescreeningTemplate, "prescreen_template_id", "name", shared=True),
-        "ref_subteam_id": lookup(Subteam, "subteam_id", "id", shared=False),
-        "ref_subteam_name": lookup(Subteam, "subteam_id", "name", shared=False),
-        "ref_building": Subquery(building, output_field=CharField()),
+        "ref_template_name": Subquery(templates.order_by().values("name")[:1]),
+        "ref_subteam_name": Subquery(subteams.order_by().values("name")[:1]),
+        "ref_building": Subquery(buildings.values(pair=building)[:1], output_field=CharField()),
     }
 
 
-def _read_back(unit: Unit) -> UnitReference:
-    got: Any = unit
-    template = subteam = building = None
-    if unit.prescreen_template_id and got.ref_template_id is not None:
-        template = PrescreeningTemplate.from_db(unit._state.db, ["id", "name"], [got.ref_template_id, got.ref_template_name])
-    if unit.subteam_id and got.ref_subteam_id is not None:
-        subteam = Subteam.from_db(unit._state.db, ["id", "name"], [got.ref_subteam_id, got.ref_subteam_name])
-    if len(unit.street) >= BUILDING_STREET_MIN and got.ref_building:
-        building_id, _, name = got.ref_building.partition("|")
-        building = MultifamilyProperty.from_db(unit._state.db, ["id", "community_name"], [uuid.UUID(building_id), name])
-    return UnitReference(template=template, subteam=subteam, building=building)
+def _link(link_id: Any, name: str | None, unnamed: str) -> Link | None:
+    if name is None:  # not in the mirror
+        return None
+    canonical = str(uuid.UUID(str(link_id)))  # SQLite keeps uuids as bare hex
+    return Link(canonical, name or unnamed.format(short=canonical[:8]))
 
 
 def unit_reference(unit: Unit) -> UnitReference:
-    if hasattr(unit, "ref_template_id"):  # read with unit_reference_columns()
-        return _read_back(unit)
-    template = (
-        PrescreeningTemplate.objects.alive()
-        .filter(Q(account_id=unit.account_id) | Q(account__isnull=True), pk=unit.prescreen_template_id)
-        .only("id", "name", "is_default")
-        .first()
+    """The links of a unit read with `unit_reference_columns`."""
+    got: dict[str, Any] = unit.__dict__
+    building_id, _, building_name = (got.get("ref_building") or "").partition("|")
+    return UnitReference(
+        template=_link(unit.prescreen_template_id, got.get("ref_template_name"), "Prescreening template")
         if unit.prescreen_template_id
-        else None
+        else None,
+        subteam=_link(unit.subteam_id, got.get("ref_subteam_name"), "Subteam {short}") if unit.subteam_id else None,
+        building=_link(building_id, building_name, "Multifamily property")
+        if building_id and len(unit.street) >= BUILDING_STREET_MIN
+        else None,
     )
-    subteam = (
-        Subteam.objects.alive().filter(pk=unit.subteam_id, account_id=unit.account_id).only("id", "name").first()
-        if unit.subteam_id
-        else None
-    )
-    building = None
-    if len(unit.street) >= BUILDING_STREET_MIN:
-        building = (
-            MultifamilyProperty.objects.alive()
-            .filter(account_id=unit.account_id, text_address__istartswith=unit.street)
-            .only("id", "community_name")
-            .order_by("community_name", "id")
-            .first()
-        )
-    return UnitReference(template=template, subteam=subteam, building=building)

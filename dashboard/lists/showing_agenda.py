@@ -21,10 +21,9 @@ from integrations.rentengine.models import LeasingEvent, Prospect, Showing
 
 AGENDA_PAGE = 100
 MAX_EVENTS = 1000
-# What an agenda item shows: a page holds 100 showings, so the other columns stay unread.
+# What an agenda item shows, read as plain values: a page holds 100 showings.
 AGENDA_SHOWING_FIELDS = (
     "id",
-    "account_id",
     "prospect_id",
     "unit_id",
     "property_address",
@@ -46,21 +45,21 @@ EVENT_FIELDS = (
 )
 
 
-def agenda_showings(filters: AgendaFilter) -> QuerySet[Showing]:
+def agenda_showings(filters: AgendaFilter) -> QuerySet[Showing, dict[str, Any]]:
     """The filtered showings in the agenda's date range (none without a time: no query for NULLs)."""
-    return filters.qs.filter(planned_at__gte=filters.start, planned_at__lt=filters.end).only(*AGENDA_SHOWING_FIELDS)
+    return filters.qs.filter(planned_at__gte=filters.start, planned_at__lt=filters.end).values(*AGENDA_SHOWING_FIELDS)
 
 
-def agenda_items(filters: AgendaFilter, page: Page[Showing]) -> list[AgendaItem]:
+def agenda_items(filters: AgendaFilter, page: Page[dict[str, Any]]) -> list[AgendaItem]:
     """The items one page of showings makes, with the events of exactly the time span it covers."""
     position = cursor_decode(Showing, filters.sort, page.cursor)
     span_start = position[1] if position and position[0] == "v" else filters.start
-    span_end = (page.rows[-1].planned_at if page.has_next and page.rows else None) or filters.end
+    span_end = (page.rows[-1]["planned_at"] if page.has_next and page.rows else None) or filters.end
     return _items(filters, page.rows, span_start, span_end, first=position is None, last=not page.has_next)
 
 
 def _items(
-    filters: AgendaFilter, showings: list[Showing], span_start: datetime, span_end: datetime, *, first: bool, last: bool
+    filters: AgendaFilter, showings: list[dict[str, Any]], span_start: datetime, span_end: datetime, *, first: bool, last: bool
 ) -> list[AgendaItem]:
     zone: ZoneInfo = filters.zone
     f: dict[str, Any] = filters.values
@@ -71,13 +70,13 @@ def _items(
     if f["agent"]:
         # Event-only showings carry no agent, so with an agent filter the events matter only for
         # the showings on this page: read theirs, not the whole span's (hundreds on a busy day).
-        events = events.filter(prospect_id__in={s.prospect_id for s in showings if s.prospect_id})
+        events = events.filter(prospect_id__in={s["prospect_id"] for s in showings if s["prospect_id"]})
     elif f["unit"] is not None:
         events = events.filter(
-            Q(unit_id_of_interest=f["unit"]) | Q(prospect_id__in=[s.prospect_id for s in showings if s.prospect_id])
+            Q(unit_id_of_interest=f["unit"]) | Q(prospect_id__in=[s["prospect_id"] for s in showings if s["prospect_id"]])
         )
     by_showing: dict[tuple[int, datetime], list[AgendaEvent]] = {}
-    if not f["agent"] or any(s.prospect_id for s in showings):
+    if not f["agent"] or any(s["prospect_id"] for s in showings):
         # Plain rows, not models: a day's span holds hundreds of events and only a few fields show.
         for row in events.values_list(*EVENT_FIELDS).order_by("planned_at", "created_at", "id")[:MAX_EVENTS]:
             event_id, prospect_id, event_type, planned_at, created_at, source, unit_id, address = row
@@ -94,20 +93,20 @@ def _items(
             by_showing.setdefault((prospect_id, planned_at), []).append(event)
     items = []
     for s in showings:
-        assert s.planned_at is not None
+        planned = s["planned_at"]
         items.append(
             AgendaItem(
-                key=f"showing-{s.id}",
-                at=s.planned_at,
-                when=Moment(s.planned_at.astimezone(zone), SHORT_DATETIME),
-                pill=pills.showing_status_pill(s.status),
-                title=s.property_address or "Showing",
-                prospect_id=s.prospect_id,
-                prospect_name=s.prospect_name,
-                unit_id=s.unit_id,
-                agent=s.agent_name or "Self-guided",
-                detail=s.cancellation_reason,
-                events=tuple(by_showing.pop((s.prospect_id or 0, s.planned_at), [])),
+                key=f"showing-{s['id']}",
+                at=planned,
+                when=Moment(planned.astimezone(zone), SHORT_DATETIME),
+                pill=pills.showing_status_pill(s["status"]),
+                title=s["property_address"] or "Showing",
+                prospect_id=s["prospect_id"],
+                prospect_name=s["prospect_name"],
+                unit_id=s["unit_id"],
+                agent=s["agent_name"] or "Self-guided",
+                detail=s["cancellation_reason"],
+                events=tuple(by_showing.pop((s["prospect_id"] or 0, planned), [])),
             )
         )
     if not f["agent"]:  # event-only showings carry no agent, so an agent filter leaves them out

@@ -11,8 +11,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.display import row_markup
 from dashboard.display.agenda_rows import AgendaDay
-from dashboard.display.row_models import LockboxRow, ProspectRow, UnitRow
-from dashboard.display.timeline import Day
+from dashboard.display.row_models import LockboxRow, ProspectRow, UnitProspectRow, UnitRow
+from dashboard.display.timeline import Day, Item
 
 register = template.Library()
 
@@ -30,6 +30,16 @@ def unit_rows(rows: Iterable[UnitRow]) -> SafeString:
 @register.simple_tag
 def lockbox_rows(rows: Iterable[LockboxRow]) -> SafeString:
     return mark_safe("".join(row_markup.lockbox_row(box) for box in rows))  # noqa: S308 - row_markup escapes every value
+
+
+@register.simple_tag
+def unit_prospect_rows(rows: Iterable[UnitProspectRow]) -> SafeString:
+    return mark_safe("".join(row_markup.unit_prospect_row(p) for p in rows))  # noqa: S308 - row_markup escapes every value
+
+
+@register.simple_tag
+def showing_rows(items: Iterable[Item]) -> SafeString:
+    return row_markup.showing_rows(items)
 
 
 @register.simple_tag

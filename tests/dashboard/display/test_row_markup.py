@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from dashboard.display import pills, row_markup
 from dashboard.display.agenda_rows import AgendaDay, AgendaEvent, AgendaItem
 from dashboard.display.moments import SHORT_DATETIME, Moment
-from dashboard.display.row_models import LockboxRow, ProspectRow, UnitRow
+from dashboard.display.row_models import LockboxRow, ProspectRow, UnitProspectRow, UnitRow
 from dashboard.display.timeline import Day, Item
 from tests.dashboard.conftest import HOSTILE
 
@@ -157,6 +157,31 @@ AGENDA = [
     )),
     AgendaDay(date(2026, 3, 2), "Tomorrow", (agenda_item("showing-4"),)),
 ]  # fmt: skip
+
+
+UNIT_PROSPECTS = [
+    UnitProspectRow(id=12345, url="/prospects/12345/", name="Zoë Ñúñez", phone="+1 555", pill=pills.prospect_status_pill("New"),
+                    assignee_names=("Ari Agent", "Bo Agent"), created=Moment(AT.astimezone(ZONE))),
+    UnitProspectRow(id=12346, url="/prospects/12346/", name="", phone="", pill=pills.prospect_status_pill(""),
+                    assignee_names=(), created=None),
+    UnitProspectRow(id=12347, url="/prospects/12347/", name=HOSTILE, phone=HOSTILE, pill=pills.prospect_status_pill(HOSTILE),
+                    assignee_names=(HOSTILE,), created=WHEN),
+]  # fmt: skip
+SHOWINGS = [
+    item("showing-1", kind="showing", title="Showing", pill=pills.showing_status_pill("Completed"), actor="Ari Agent",
+         links=(("Unit", "/units/3318/"), ("Zoë Ñúñez", "/prospects/12345/"))),
+    item("showing-2", kind="showing", title="Showing", pill=pills.showing_status_pill(""), actor=HOSTILE, detail=HOSTILE,
+         links=((HOSTILE, "/prospects/1/?a=1&b=2"),)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", UNIT_PROSPECTS)
+def test_a_prospect_row_on_the_unit_page(row: UnitProspectRow) -> None:
+    assert same_markup(row_markup.unit_prospect_row(row)) == same_markup(reference("unit_prospect_row", p=row))
+
+
+def test_the_showings_on_the_unit_page() -> None:
+    assert same_markup(row_markup.showing_rows(SHOWINGS)) == same_markup(reference("showing_rows", items=SHOWINGS))
 
 
 @pytest.mark.parametrize("row", PROSPECTS)
