@@ -114,8 +114,8 @@ def seed() -> None:
 
     from dashboard.models import TeamMember
     from integrations.rentengine import mirror
+    from integrations.rentengine.client import ProspectRecord, parse_record
     from integrations.rentengine.models import Account
-    from integrations.rentengine.records import ProspectRecord, parse_record
 
     account = Account.objects.create(id=ACCOUNT, name="Bench Leasing", time_zone="America/Chicago")
     user = User.objects.create_user(username=USERNAME, password=PASSWORD, first_name="Bench", last_name="Manager")

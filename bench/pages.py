@@ -119,8 +119,8 @@ def fill_by_sync(size: str, env: dict[str, str]) -> dict[str, Any]:
 def fill_direct(size: str) -> dict[str, Any]:
     """Development only: the simulator's seeded records through the mirror's own apply functions."""
     from integrations.rentengine import mirror
-    from integrations.rentengine import records as r
-    from integrations.rentengine.simulator.rows import showing_report_row
+    from integrations.rentengine.client import records as r
+    from integrations.rentengine.simulator.row_shapes import showing_report_row
     from integrations.rentengine.simulator.seed import state_seed
     from integrations.rentengine.simulator.state import public
 

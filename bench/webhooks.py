@@ -71,9 +71,9 @@ def database_prepare(url: str, env: dict[str, str]) -> None:
 
 def asgi_application() -> Any:
     """uvicorn --factory target: the project's ASGI app with the webhook fast path around it, for as
-    long as dashboard/asgi.py does not wrap it itself (integrations.rentengine.webhooks_asgi)."""
+    long as dashboard/asgi.py does not wrap it itself (integrations.rentengine.webhooks.fast_path)."""
     from dashboard.asgi import application
-    from integrations.rentengine.webhooks_asgi import webhook_fast_path
+    from integrations.rentengine.webhooks import webhook_fast_path
 
     return application if getattr(application, "webhook_fast_path", False) else webhook_fast_path(application)
 
@@ -339,7 +339,7 @@ def drain(url: str, env: dict[str, str], log: Path, timeout: float = 300) -> dic
         # The apply task queued during the load (the receiver asks for one) starts it; the sweeper
         # task is the fallback if that message was lost.
         subprocess.run(
-            [PYTHON, "-c", "from integrations.rentengine.tasks_webhooks import webhooks_apply; webhooks_apply.delay()"],
+            [PYTHON, "-c", "from integrations.rentengine.webhooks import webhooks_apply; webhooks_apply.delay()"],
             cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "dashboard.settings"}, check=False,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

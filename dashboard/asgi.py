@@ -18,10 +18,14 @@ os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 
 from django.core.asgi import get_asgi_application  # after the environment is set
 
-from integrations.rentengine.webhooks_asgi import webhook_fast_path
+django_application = get_asgi_application()  # sets Django up: the apps below import models
 
-# The webhook receiver skips the dashboard's middleware (see webhooks_asgi); everything else is Django as usual.
-application = webhook_fast_path(get_asgi_application())
+from dashboard.request_guard import RequestGuard  # noqa: E402
+from integrations.rentengine.webhooks import webhook_fast_path  # noqa: E402
+
+# Oversized bodies and unkeyed webhooks are refused before a byte is read; the webhook receiver then
+# skips the dashboard's middleware; everything else is Django as usual.
+application = RequestGuard(webhook_fast_path(django_application))
 
 import dashboard.urls  # noqa: E402, F401 - every view loaded before the freeze
 

@@ -23,7 +23,6 @@ from dashboard.people.access import account_zone, day_end, day_start
 from dashboard.people.names import people_in_account, user_id_normalize
 from integrations.rentengine import outbox, vocabulary
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee, Showing
-from integrations.rentengine.tasks_outbox import drain_on_commit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -164,7 +163,7 @@ def assignment_create(
                     lead_by_phone[phone] = prospect_id
             rows.append(row)
         outbox.rows_create(rows, leads=leads)
-        drain_on_commit()
+        outbox.drain_on_commit()
     return job
 
 
@@ -364,7 +363,7 @@ def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:
                 row.state, row.reason = State.SKIPPED, "reassigned since: left as it is"
             rows.append(row)
         outbox.rows_create(rows)
-        drain_on_commit()
+        outbox.drain_on_commit()
     return undo
 
 
@@ -372,7 +371,7 @@ def assignment_retry_failed(job: BulkAssignment, *, by: User) -> int:
     with transaction.atomic():
         count = outbox.rows_retry_failed(job.pk, by=by.get_username())
         if count:
-            drain_on_commit()
+            outbox.drain_on_commit()
     return count
 
 
@@ -386,7 +385,7 @@ def assignment_decide(job: BulkAssignment, row_id: int, decision: str, *, by: Us
         if decision == "resend":
             done = outbox.row_resend(row_id, by=by.get_username())
             if done:
-                drain_on_commit()
+                outbox.drain_on_commit()
             return done
     raise AssignmentRefused(f"Unknown decision {decision!r}.")
 

@@ -10,4 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks()  # dashboard.tasks
+# Each data path keeps its tasks beside its logic: <package>/tasks.py.
+app.autodiscover_tasks(["integrations.rentengine.sync", "integrations.rentengine.webhooks", "integrations.rentengine.outbox"])

@@ -37,7 +37,7 @@ def banners_current() -> list[Banner]:
                    "Check RENTENGINE_API_TOKEN (a revoked token needs a new one from RentEngine's developer portal).")
         )  # fmt: skip
     try:
-        state = limiter.state()
+        state = limiter.limiter_state()
     except Exception as exc:  # the banner must never break a page
         logger.warning("limiter state unavailable: %s", exc)
     else:

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "integrations.rentengine",
     "dashboard",
 ]
@@ -118,6 +119,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Reads the change versions a page starts from before its view reads data (dashboard/live).
     "dashboard.live.middleware.live_versions_middleware",
+    # Login throttling: refuses a locked-out username or address with the lockout page (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -242,6 +245,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "rentengine.outbox_tick",
         "schedule": env_float("RENTENGINE_OUTBOX_TICK_SECONDS", 15.0, minimum=1.0),
     },
+    # Webhooks' safety net: applies deliveries whose apply request was lost, and failed ones due for retry.
+    "rentengine-webhooks-sweep": {
+        "task": "rentengine.webhooks_sweep",
+        "schedule": env_float("RENTENGINE_WEBHOOK_SWEEP_EVERY_SECONDS", 60.0, minimum=1.0),
+    },
 }
 
 # --- RentEngine -----------------------------------------------------------------------------------
@@ -254,6 +262,9 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# Any other request body over this is refused (413) before it is read (dashboard/request_guard.py).
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 # The receiver commits deliveries on a few long-lived writer threads (one connection each).
 RENTENGINE_WEBHOOK_WRITER_THREADS = env_int("RENTENGINE_WEBHOOK_WRITER_THREADS", 4, minimum=1)
 # The sweeper applies deliveries left waiting this long (a lost apply task) and retries failed ones.
@@ -292,6 +303,18 @@ LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 0.5, minimum=0.05)
 LIVE_FALLBACK_POLL_SECONDS = env_float("LIVE_FALLBACK_POLL_SECONDS", 2.0, minimum=0.2)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username, or from
+# one address, that username or address is locked out for AXES_COOLOFF_MINUTES. Unlock early in the
+# admin (Axes > Access attempts) or with `manage.py axes_reset_username NAME` / `axes_reset_ip IP`.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

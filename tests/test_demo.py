@@ -9,8 +9,8 @@ import pytest
 
 from dashboard.people.demo_people import demo_mirror_forget
 from integrations.rentengine import mirror
+from integrations.rentengine.client import LeasingEventRecord, ProspectRecord, parse_record
 from integrations.rentengine.models import Account, Prospect, ProspectAssignee, RentEngineUser, SyncState
-from integrations.rentengine.records import LeasingEventRecord, ProspectRecord, parse_record
 
 pytestmark = pytest.mark.django_db
 

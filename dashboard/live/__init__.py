@@ -2,7 +2,7 @@
 
 How it fits together:
 - Writers (sync, webhook apply, the bulk-assign outbox) bump per-scope version counters
-  (`integrations.rentengine.changes`); with Redis each bump is also published.
+  (`integrations.rentengine.mirror.changes`); with Redis each bump is also published.
 - Every page names the scopes it shows in `data-live` attributes. `static/js/live.js` opens one
   Server-Sent Events stream per page (`views.live.live_stream`) for those scopes; the stream carries
   only `{scope: version}` notices (`hub.py` fans them out inside a process: Redis pub/sub when

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from integrations.rentengine.changes import channel, scope_versions
+from integrations.rentengine.mirror import channel, scope_versions
 
 logger = logging.getLogger(__name__)
 

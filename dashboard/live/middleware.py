@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from dashboard.live.scopes import scopes_allowed
 from dashboard.people.access import request_accounts
-from integrations.rentengine.changes import scope_versions
+from integrations.rentengine.mirror import scope_versions
 
 SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "/login/", "/logout/")
 

@@ -1,7 +1,7 @@
 """Which change scopes a person may watch: the screen scopes of the accounts they may see, plus the
 operator scopes every signed-in person's screens show (/sync/, bulk-assignment progress).
 
-Scope strings are the ones `integrations.rentengine.changes` bumps: "<kind>:<account id>" and the
+Scope strings are the ones `integrations.rentengine.mirror.changes` bumps: "<kind>:<account id>" and the
 plain global names.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from integrations.rentengine.changes import KIND_SCOPES
+from integrations.rentengine.mirror import KIND_SCOPES
 
 # Kinds bumped per account: every screen scope a change to a mirror table touches.
 ACCOUNT_KINDS = tuple(dict.fromkeys(scope for scopes in KIND_SCOPES.values() for scope in scopes))

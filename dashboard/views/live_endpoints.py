@@ -23,7 +23,7 @@ from dashboard.live.scopes import scopes_allowed, scopes_requested
 from dashboard.live.stream import notices
 from dashboard.models import accounts_for_user
 from dashboard.people.access import request_accounts
-from integrations.rentengine.changes import scope_versions
+from integrations.rentengine.mirror import scope_versions
 
 RETRY_MS = 2000  # the browser's pause before reconnecting a dropped stream
 

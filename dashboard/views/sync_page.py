@@ -16,7 +16,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.models import user_is_manager
 from dashboard.ops import banners_current
 from dashboard.people.access import request_accounts
-from integrations.rentengine import limiter, sync, tasks, webhooks
+from integrations.rentengine import limiter, sync, webhooks
 from integrations.rentengine.client import RentEngineClient, RentEngineError
 from integrations.rentengine.limiter import Lane
 from integrations.rentengine.models import LeasingEvent, Lockbox, LockboxEvent, Prospect, Showing, SyncRun, SyncState, Unit
@@ -30,7 +30,7 @@ def _resource_rows(now: Any) -> list[dict[str, Any]]:
     states = {s.resource: s for s in SyncState.objects.all()}
     due = dict(sync.resources_due(now))
     rows = []
-    for name, spec in sync.resources().items():
+    for name, spec in sync.resource_specs().items():
         state = states.get(name) or SyncState(resource=name)
         running = bool(state.run_id and state.lease_expires_at and state.lease_expires_at > now)
         rows.append(
@@ -53,7 +53,7 @@ def _sync_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
     rows = _resource_rows(now)
     try:
-        limiter_state: Any = limiter.state()
+        limiter_state: Any = limiter.limiter_state()
         limiter_error = ""
     except Exception as exc:  # shown, not raised: /sync/ is where operators look when things break
         limiter_state, limiter_error = None, f"{type(exc).__name__}: {exc}"
@@ -99,11 +99,11 @@ def sync_now(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     resource = request.POST.get("resource", "")
     full = request.POST.get("full") == "1"
-    names = list(sync.resources()) if resource == "all" else [resource]
-    if not set(names) <= set(sync.resources()):
+    names = list(sync.resource_specs()) if resource == "all" else [resource]
+    if not set(names) <= set(sync.resource_specs()):
         messages.error(request, f"There is no resource called {resource!r}.")
         return redirect("sync")
-    started = [name for name in names if tasks.sync_start_now(name, full=full)]
+    started = [name for name in names if sync.sync_start_now(name, full=full)]
     busy = [name for name in names if name not in started]
     if started:
         messages.success(request, f"{'Full sync' if full else 'Sync'} started: {', '.join(started)}. Progress shows below.")

@@ -29,8 +29,8 @@ from dashboard.people.names import assignee_user_ids, people_names, person_name,
 from dashboard.raw_sql import distinct_values
 from dashboard.views.frame import no_account, render_zoned
 from integrations.rentengine import vocabulary
+from integrations.rentengine.client import AvailabilityRecord
 from integrations.rentengine.models import Account, Lockbox, LockboxEvent, Prospect, Showing, Unit, UnitAvailability
-from integrations.rentengine.records import AvailabilityRecord
 
 PAGE_SIZE = 50
 # What a row shows (and the sorts read), read as plain values: no model instances for 50 rows.

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.rentengine import mirror
-from integrations.rentengine.records import (
+from integrations.rentengine.client import (
     LeasingEventRecord,
     LockboxEventRecord,
     LockboxRecord,

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import pytest
 
 from integrations.rentengine import mirror
-from integrations.rentengine.models import RentEngineUser, Unit
-from integrations.rentengine.records import (
+from integrations.rentengine.client import (
     FloorplanRecord,
     MultifamilyPropertyRecord,
     PrescreeningTemplateRecord,
     SubteamRecord,
     parse_record,
 )
+from integrations.rentengine.models import RentEngineUser, Unit
 from tests.dashboard.conftest import ARI_ID, BIRCH, BO_ID, HOSTILE, MAPLE, STRANGER_ID, World
 
 SUBTEAM_MAPLE = "5ab7e111-0000-4000-8000-00000000000a"

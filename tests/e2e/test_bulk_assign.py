@@ -15,9 +15,9 @@ from playwright.sync_api import Page, expect
 from dashboard.celery import app as celery_app
 from dashboard.models import BulkAssignment
 from integrations.rentengine.models import ProspectAssignee
-from integrations.rentengine.tasks_outbox import PARALLEL, QUEUED_KEY
-from tests.assignments.conftest import BO_ID, MAPLE, fast_passwords, filled, sim, sim_assignees, sim_server
+from integrations.rentengine.outbox.tasks import PARALLEL, QUEUED_KEY
 from tests.e2e.test_screens import log_in
+from tests.rentengine.outbox.conftest import BO_ID, MAPLE, fast_passwords, filled, sim, sim_assignees, sim_server
 from tests.support.simulator import SimulatorHandle
 from tests.support.worker import celery_worker
 

@@ -16,12 +16,14 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from dashboard.celery import app as celery_app
-from integrations.rentengine import changes, mirror, webhooks
+from integrations.rentengine import mirror
+from integrations.rentengine.client import ProspectRecord, parse_record
+from integrations.rentengine.mirror import changes
 from integrations.rentengine.models import Account, Prospect
-from integrations.rentengine.records import ProspectRecord, parse_record
-from tests.assignments.conftest import MAPLE, mirror_fill
+from integrations.rentengine.webhooks import tasks as webhook_tasks
 from tests.dashboard.conftest import stamp
 from tests.e2e.test_screens import log_in
+from tests.rentengine.outbox.conftest import MAPLE, mirror_fill
 from tests.support.simulator import TEST_WEBHOOK_KEY, SimulatorHandle, running_simulator
 from tests.support.uvicorn import UvicornServer, running_uvicorn
 from tests.support.worker import celery_worker
@@ -46,7 +48,7 @@ def server(tmp_path: Path) -> Iterator[UvicornServer]:
 
 @pytest.fixture
 def worker(tmp_path: Path) -> Iterator[None]:
-    webhooks.apply_request_flag_clear()
+    webhook_tasks.apply_request_flag_clear()
     celery_app.control.purge()
     with celery_worker(log_path=tmp_path / "worker.log"):
         yield

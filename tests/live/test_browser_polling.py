@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from integrations.rentengine import changes, mirror
+from integrations.rentengine import mirror
+from integrations.rentengine.mirror import changes
 from tests.dashboard.conftest import MAPLE, World, event_record
 from tests.e2e.test_screens import log_in
 

@@ -13,9 +13,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from integrations.rentengine import changes, mirror
+from integrations.rentengine import mirror
+from integrations.rentengine.client import LockboxEventRecord, parse_record
+from integrations.rentengine.mirror import changes
 from integrations.rentengine.models import SyncState
-from integrations.rentengine.records import LockboxEventRecord, parse_record
 from tests.dashboard.conftest import LOCKBOX_MAPLE, MAPLE, World, event_record, prospect_record, stamp
 from tests.e2e.test_screens import log_in
 from tests.support.uvicorn import UvicornServer, running_uvicorn

@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from integrations.rentengine import changes, mirror
+from integrations.rentengine import mirror
+from integrations.rentengine.client import LockboxEventRecord, parse_record
+from integrations.rentengine.mirror import changes
 from integrations.rentengine.models import LockboxEvent, Prospect
-from integrations.rentengine.records import LockboxEventRecord, parse_record
 from tests.conftest import BIRCH_ID, MAPLE_ID
 from tests.dashboard.conftest import LOCKBOX_BIRCH, LOCKBOX_MAPLE, MAPLE, World, event_record, prospect_record, stamp
 

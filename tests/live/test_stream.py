@@ -19,7 +19,7 @@ from django.core.asgi import get_asgi_application
 from django.test import Client
 
 from dashboard.live.hub import db_call, hub_for_loop
-from integrations.rentengine import changes
+from integrations.rentengine.mirror import changes
 from tests.conftest import BIRCH_ID, MAPLE_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -201,6 +201,16 @@ class SimulatorHandle:
             body["kind"] = kind
         return self.control("POST", "/activity", json=body)["changes"]
 
+    def change_record(self, table: str, record_id: Any, **changes: Any) -> dict[str, Any]:
+        """A new version of one row (as an enquiry form or an agent's edit would make), with its UPDATE webhook."""
+        return self.control("POST", "/records", json={"table": table, "id": record_id, "changes": changes})
+
+    def add_note(self, prospect_id: int, notes: str, event_type: str | None = None) -> dict[str, Any]:
+        """A leasing event (a "Log Note" by default) with these notes, with its INSERT webhook."""
+        return self.control(
+            "POST", "/leasing_events", json={"prospect_id": prospect_id, "notes": notes, "event_type": event_type}
+        )
+
     def webhook_stats(self, recent: int = 200) -> dict[str, Any]:
         """{pending, in_flight, idle, enqueued, delivered, duplicates_delivered, attempts,
         failed_attempts, given_up, dropped, reordered, settings, recent_attempts: [{message_id, table,

@@ -9,8 +9,8 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from integrations.rentengine.mirror.lockboxes import lockboxes_refresh
-from integrations.rentengine.mirror.prospects import prospects_refresh
+from integrations.rentengine.mirror.apply_leasing import prospects_refresh
+from integrations.rentengine.mirror.apply_lockboxes import lockboxes_refresh
 from integrations.rentengine.models import (
     LeasingEvent,
     Lockbox,

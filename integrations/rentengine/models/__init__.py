@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from integrations.rentengine.models.bookkeeping import ScopeVersion, SyncMiss, SyncRun, SyncSighting, SyncState
+from integrations.rentengine.models.bookkeeping import (
+    QuarantinedRecord,
+    ScopeVersion,
+    SyncMiss,
+    SyncRun,
+    SyncSighting,
+    SyncState,
+)
 from integrations.rentengine.models.inbox import WebhookDelivery, WebhookRejection
 from integrations.rentengine.models.mirror import (
     Account,
@@ -37,6 +44,7 @@ __all__ = [
     "PrescreeningTemplate",
     "Prospect",
     "ProspectAssignee",
+    "QuarantinedRecord",
     "RentEngineUser",
     "ScopeVersion",
     "Showing",

@@ -115,3 +115,27 @@ class ScopeVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} v{self.version}"
+
+
+class QuarantinedRecord(models.Model):
+    """A record the database refused even on its own: kept aside so the rest of its page applies.
+
+    `raw` is the record's JSON as text (escaped, so even the characters that got it refused can be
+    stored); every sync pass of its resource tries it again, and a manager can from /sync/.
+    """
+
+    resource = models.CharField(max_length=40)
+    record_id = models.CharField(max_length=64)
+    record_type = models.CharField(max_length=60)
+    account_id = models.UUIDField(null=True, blank=True)
+    raw = models.TextField()
+    error = models.TextField(help_text="What the database said, first line only (never the record's contents).")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "record_id"], name="quarantine_one_per_record")]
+
+    def __str__(self) -> str:
+        return f"quarantined {self.resource} {self.record_id}"

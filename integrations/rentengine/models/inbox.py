@@ -1,11 +1,7 @@
-"""The webhook inbox: every authentic delivery, stored raw before it is answered, then applied.
+"""The webhook inbox: every authentic delivery stored raw before it is answered, then applied.
 
-Stored first, processed later (dj-stripe's WebhookEventTrigger is the model): the receiver only
-inserts a row (one `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING`), a Celery task applies it to
-the mirror, and the row keeps what happened (status, attempts, last error) so operators can see and
-replay it. Rows are never deleted by the app: the inbox is also the audit trail.
-
-Rejected requests (wrong or missing key) are never stored; they are only counted, one row per day.
+The row keeps what happened (status, attempts, last error) so operators can see and replay it;
+refused requests are only counted, one row per day.
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ class WebhookDelivery(models.Model):
         APPLIED = "applied", "Applied to the mirror"
         IGNORED = "ignored", "Stored, not applied (a table we don't handle, or nothing to apply)"
         FAILED = "failed", "Applying failed"
+        HELD = "held", "Held: an account the token never listed, or an account move a sync must confirm"
 
     # Upstash-Message-Id when QStash sent one (the same across its retries), else a hash of the body.
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -44,6 +41,7 @@ class WebhookDelivery(models.Model):
             # Partial indexes keep claiming cheap however large the applied history grows.
             models.Index(fields=["id"], condition=models.Q(status="received"), name="delivery_pending"),
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="failed"), name="delivery_failed"),
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="held"), name="delivery_held"),
         ]
 
     def __str__(self) -> str:

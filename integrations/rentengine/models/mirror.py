@@ -1,14 +1,8 @@
-"""The local mirror of RentEngine. Every screen reads these tables; only sync, webhooks and the
-bulk-assign outbox write them, through the functions in `integrations.rentengine.mirror`.
+"""The local mirror of RentEngine: what every screen reads, written only through `integrations.rentengine.mirror`.
 
-Conventions for every mirrored table (`MirrorRow`):
-- the primary key is RentEngine's id (integer or uuid, as RentEngine has it);
-- `raw` keeps the JSON the row came from (extra and unknown fields included);
-- `source_updated_at` is the record's own `updated_at`, the version an older state may never overwrite;
-- rows are never hard-deleted: `deleted_at` makes a tombstone, with `tombstone_reason` saying why
-  ("deleted": RentEngine said so; "missing": two full passes did not list it; "not_found": a 404).
-- References to other mirrored rows are foreign keys without database constraints: RentEngine may
-  send a prospect before its unit, and the mirror must still take it.
+Every mirrored table keys on RentEngine's id, keeps the record's JSON in `raw` and its `updated_at`
+in `source_updated_at`, and is never hard-deleted (`deleted_at` with a `tombstone_reason`). References
+are foreign keys without database constraints: RentEngine may send a prospect before its unit.
 """
 
 from __future__ import annotations

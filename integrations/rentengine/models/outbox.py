@@ -4,7 +4,7 @@ A row is the whole truth about its prospect's part in a bulk assignment (the das
 only what was asked: who, by whom, when). Rows are written in the same transaction as their job and
 posted by workers that claim due rows (ARCHITECTURE path 3, RELIABILITY 2.4-2.5).
 
-States and what moves a row between them (integrations.rentengine.outbox):
+States and what moves a row between them (integrations.rentengine.outbox.send):
 
     queued --claim--> sending --201--> done
                          |--not sent (connect error, 429, 503, no slot)--> queued (next_attempt_at later)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from integrations.rentengine.vocabulary import LOG_NOTE, OPEN_STATUS_FAMILIES, LockboxEventType, ShowingMethod, status_family
 
 from . import lexicon
-from .rows import uuid_from
+from .row_shapes import uuid_from
 from .seed_lockboxes import visitor
 from .seed_prospects import person_new, showing_row
 from .state import Row, State, stamp

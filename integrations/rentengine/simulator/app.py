@@ -23,18 +23,20 @@ from typing import Any
 
 from integrations.rentengine.vocabulary import API_PREFIX
 
-from . import control, endpoints, features, showings
+from . import control, features
+from . import list_endpoints as endpoints
+from . import showing_endpoints as showings
 from .activity import activity_run
-from .assignments import leasing_events_create
 from .config import SimulatorConfig
 from .faults import BEFORE, Fault, FaultBook
+from .messages import JSON, Request, Response, error_response, json_response, not_found
 from .ratelimit import SlidingWindow
 from .requestlog import RequestLog
 from .seed import state_seed
 from .state import State
 from .validation import Invalid
-from .webhooks import WebhookSender
-from .wire import JSON, Request, Response, error_response, json_response, not_found
+from .webhook_sender import WebhookSender
+from .write_endpoints import leasing_events_create
 
 Handler = Callable[[State, Request], Response]
 Scope = dict[str, Any]
@@ -172,7 +174,8 @@ class Simulator:
             response = error_response(401, message)
         elif (retry_after := self.limiter.admit(token)) is not None:
             response = error_response(429, "Too many requests")
-            response.headers.append(("Retry-After", str(retry_after)))
+            if retry_after:
+                response.headers.append(("Retry-After", str(retry_after)))
         else:
             fault = self.faults.pick(method, path)
             entry["fault"] = fault.kind if fault else None
@@ -304,7 +307,7 @@ def simulator_new(config: SimulatorConfig) -> Simulator:
     return Simulator(
         config=config,
         state=state,
-        limiter=SlidingWindow(config.rate_limit),
+        limiter=SlidingWindow(config.rate_limit, seed=config.seed),
         faults=FaultBook(config.seed),
         log=RequestLog(config.request_log_limit),
         webhooks=webhooks,

@@ -26,6 +26,10 @@ class RateLimit:
 
     limit: int | None = 30
     window: float = 5.0
+    # Faults of a shared budget: another client of the same token takes `neighbour` places of every
+    # window, and a gateway answers a share of requests 429 whatever the rate (half with Retry-After: 1).
+    neighbour: int = 0
+    spurious_429: float = 0.0
 
     @property
     def header_limit(self) -> int:
@@ -80,6 +84,19 @@ def rate_limit_parse(text: str) -> RateLimit:
     return RateLimit(limit=number, window=seconds)
 
 
+def rate_limit_faults(limit: RateLimit, *, neighbour: object = None, spurious_429: object = None) -> RateLimit:
+    """The shared-budget faults on a rate limit, checked: 0 <= neighbour < limit, 0 <= spurious_429 <= 1."""
+    if neighbour is not None:
+        limit.neighbour = int(neighbour)  # type: ignore[call-overload]
+    if spurious_429 is not None:
+        limit.spurious_429 = float(spurious_429)  # type: ignore[arg-type]
+    if limit.neighbour < 0 or (limit.limit is not None and limit.neighbour >= limit.limit):
+        raise ValueError(f"neighbour must leave at least one place of the {limit.limit} per window, got {limit.neighbour}")
+    if not 0 <= limit.spurious_429 <= 1:
+        raise ValueError(f"spurious_429 is a share between 0 and 1, got {limit.spurious_429}")
+    return limit
+
+
 def token_parse(text: str) -> tuple[str, list[str] | None]:
     """`TOKEN` (every account) or `TOKEN=ACCOUNT_ID[,ACCOUNT_ID...]`."""
     token, _, accounts = text.partition("=")
@@ -110,6 +127,8 @@ def parser_add_arguments(
     parser.add_argument("--webhook-key", default=default_key, help="sent in X-API-Key with every delivery")
     parser.add_argument("--activity", type=float, default=0.0, help="simulated changes per minute (0: none)")
     parser.add_argument("--rate-limit", default=DEFAULT_RATE_LIMIT, help="per-token sliding window, e.g. 30/5s, or off")
+    parser.add_argument("--neighbour", type=int, default=0, help="places of every rate window another client takes")
+    parser.add_argument("--spurious-429", type=float, default=0.0, help="share of requests answered 429 whatever the rate")
     parser.add_argument("--anchor", default=None, help="ISO date-time the seeded data ends at (default: this hour)")
     parser.add_argument("--webhook-backoff", type=float, default=1.0, help="first webhook retry delay in seconds")
     parser.add_argument(
@@ -132,7 +151,11 @@ def config_from_arguments(options: dict[str, object]) -> SimulatorConfig:
         seed=int(options.get("seed") or 0),  # type: ignore[call-overload]
         size=str(options.get("size") or "medium"),
         tokens=tokens,
-        rate_limit=rate_limit_parse(str(options.get("rate_limit") or DEFAULT_RATE_LIMIT)),
+        rate_limit=rate_limit_faults(
+            rate_limit_parse(str(options.get("rate_limit") or DEFAULT_RATE_LIMIT)),
+            neighbour=options.get("neighbour"),
+            spurious_429=options.get("spurious_429"),
+        ),
         webhooks=WebhookSettings(
             url=str(options["webhook_url"]) if options.get("webhook_url") else None,
             key=str(options.get("webhook_key") or ""),

@@ -12,7 +12,7 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 | GET /_simulator/requests?since=SEQ&path=&method=&limit= ; DELETE | the request log (`requestlog.py`); clear it |
 | POST /_simulator/activity `{"steps": 1, "kind"?}` | run activity steps now; answers the changes made |
 | GET /_simulator/webhooks?recent=N ; POST (settings) | delivery stats and recent attempts; change url/key/retry/duplicate/reorder settings |
-| POST /_simulator/rate_limit `{"rate_limit": "30/5s"}` or `{"limit", "window"}` | change the rate limit (and reset the windows) |
+| POST /_simulator/rate_limit `{"rate_limit": "30/5s"}` or `{"limit", "window"}`, optional `{"neighbour": N, "spurious_429": p}` | change the rate limit and its shared-budget faults (and reset the windows) |
 | POST /_simulator/tokens `{"token", "account_ids"?}` ; DELETE /_simulator/tokens/{token} | accept another token (null account_ids: every account) |
 | GET /_simulator/features ; POST `{"without": ["subteams", "prospects.updated_after", ...]}` | the INFERRED features this RentEngine lacks (features.py); a POST replaces the set at once (`[]`: all back); reset keeps it |
 """
@@ -20,18 +20,36 @@ No token (the simulator binds to 127.0.0.1). JSON in, JSON out; a bad request is
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from integrations.rentengine.vocabulary import LOG_NOTE
+
 from .activity import activity_step
-from .config import anchor_parse, rate_limit_parse
+from .config import SimulatorConfig, anchor_parse, rate_limit_faults, rate_limit_parse
+from .faults import FaultBook
 from .features import describe, features_parse
 from .lexicon import OWNER_USER_ID
-from .state import Row
-from .wire import Request, Response, error_response, json_response, not_found
+from .messages import Request, Response, error_response, json_response, not_found
+from .ratelimit import SlidingWindow
+from .requestlog import RequestLog
+from .state import Row, State, stamp
+from .webhook_sender import WebhookSender
+from .writes import leasing_event_add, row_update
 
-if TYPE_CHECKING:
-    from .app import Simulator
+
+class Simulator(Protocol):
+    """What the control endpoint drives: the parts of `app.Simulator` it reads and changes."""
+
+    config: SimulatorConfig
+    state: State
+    limiter: SlidingWindow
+    faults: FaultBook
+    log: RequestLog
+    webhooks: WebhookSender
+
+    def reset(self, *, seed: int | None = None, size: str | None = None, anchor: Any = None) -> None: ...
+
 
 PREFIX = "/_simulator"
 
@@ -99,13 +117,26 @@ def handle(sim: Simulator, request: Request) -> Response:
             webhooks_configure(sim, body)
         if method in ("GET", "POST"):
             return json_response(200, sim.webhooks.stats(int(params.get("recent", 200))))
+    if path == "/records" and method == "POST":
+        return json_response(200, record_change(sim, body))
+    if path == "/leasing_events" and method == "POST":
+        return json_response(201, leasing_event_note(sim, body))
     if path == "/rate_limit" and method == "POST":
         chosen = rate_limit_parse(body["rate_limit"]) if "rate_limit" in body else None
         settings = sim.config.rate_limit
         settings.limit = chosen.limit if chosen else body.get("limit", settings.limit)
         settings.window = chosen.window if chosen else float(body.get("window", settings.window))
+        rate_limit_faults(settings, neighbour=body.get("neighbour"), spurious_429=body.get("spurious_429"))
         sim.limiter.reset()
-        return json_response(200, {"limit": settings.limit, "window": settings.window})
+        return json_response(
+            200,
+            {
+                "limit": settings.limit,
+                "window": settings.window,
+                "neighbour": settings.neighbour,
+                "spurious_429": settings.spurious_429,
+            },
+        )
     if path == "/tokens" and method == "POST":
         token = body["token"]
         if not isinstance(token, str) or not token:
@@ -122,6 +153,8 @@ def handle(sim: Simulator, request: Request) -> Response:
         if method in ("GET", "POST"):
             return json_response(200, describe(sim.config.without))
     if path in (
+        "/records",
+        "/leasing_events",
         "/health",
         "/people",
         "/state",
@@ -198,3 +231,31 @@ def webhooks_configure(sim: Simulator, body: dict[str, Any]) -> None:
         raise ValueError(f"unknown webhook settings: {', '.join(sorted(unknown))}")
     for name, value in body.items():
         setattr(sim.webhooks.settings, name, value)
+
+
+def record_change(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    """Change fields of one row as a person would (an enquiry form, an agent's edit): a new version
+    of the row, announced as an UPDATE webhook. Leasing events never change; add one instead."""
+    table_name, changes = body.get("table"), body.get("changes")
+    if table_name not in ("units", "prospects", "lockboxes") or not isinstance(changes, dict):
+        raise ValueError('the body must be {"table": "units"|"prospects"|"lockboxes", "id": ..., "changes": {...}}')
+    table = sim.state.table(table_name)
+    row = table.get(body.get("id"))
+    if row is None:
+        raise ValueError(f"no {table_name} row with id {body.get('id')!r}")
+    return row_update(sim.state, table_name, row, **changes, updated_at=stamp(sim.state.clock()))
+
+
+def leasing_event_note(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    """Add a leasing event with the given notes to a prospect (a "Log Note" by default)."""
+    prospect = sim.state.table("prospects").get(body.get("prospect_id"))
+    if prospect is None:
+        raise ValueError(f"no prospect with id {body.get('prospect_id')!r}")
+    return leasing_event_add(
+        sim.state,
+        prospect,
+        str(body.get("event_type") or LOG_NOTE),
+        source="Leasing Agent",
+        created_by=OWNER_USER_ID,
+        notes=body.get("notes"),
+    )

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .wire import Request, Response, error_response
+from .messages import Request, Response, error_response
 
 if TYPE_CHECKING:
     from .validation import Param

@@ -16,7 +16,7 @@ from typing import Any
 from integrations.rentengine.vocabulary import PropertyType, ShowingMethod, UnitStatus
 
 from . import lexicon
-from .rows import uuid_from
+from .row_shapes import uuid_from
 from .seed_lockboxes import lockboxes_seed
 from .seed_prospects import prospects_seed
 from .state import Row, State, stamp_us, state_new

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from integrations.rentengine.vocabulary import LockboxEventType, LockboxType
 
 from . import lexicon
-from .rows import uuid_from
+from .row_shapes import uuid_from
 from .state import Row, State, stamp_us
 
 DAY_US = 86_400_000_000

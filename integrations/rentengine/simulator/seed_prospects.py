@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from integrations.rentengine.vocabulary import ASSIGN_TO_USER, LOG_NOTE, ShowingMethod, ShowingStatus, is_pipeline_status
 
 from . import lexicon
-from .rows import leasing_event_row
+from .row_shapes import leasing_event_row
 from .state import Row, State, stamp_us
 
 DAY_US = 86_400_000_000

@@ -12,7 +12,7 @@ from typing import Any
 
 from integrations.rentengine.vocabulary import ASSIGN_TO_USER, is_pipeline_status
 
-from .rows import leasing_event_row
+from .row_shapes import leasing_event_row
 from .state import Row, State, stamp
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.display import charts
-from integrations.rentengine import changes
+from integrations.rentengine.mirror import changes
 from integrations.rentengine.models import Account, Prospect
 from tests.dashboard.conftest import CHICAGO, MAPLE, World
 

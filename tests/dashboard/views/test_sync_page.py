@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from integrations.rentengine import sync
 from integrations.rentengine.limiter import get_limiter
 from integrations.rentengine.models import SyncState
+from integrations.rentengine.sync import runner as sync
 
 
 @pytest.fixture(autouse=True)

@@ -23,12 +23,12 @@ class Command(BaseCommand):
     help = "Sync the RentEngine mirror in the foreground (all resources, or one)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--resource", choices=list(sync.resources()), help="only this resource")
+        parser.add_argument("--resource", choices=list(sync.resource_specs()), help="only this resource")
         parser.add_argument("--full", action="store_true", help="full passes: re-read everything and detect deletions")
         parser.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names = [options["resource"]] if options["resource"] else list(sync.resources())
+        names = [options["resource"]] if options["resource"] else list(sync.resource_specs())
         full = options["full"]
         self.live = sys.stdout.isatty() and not options["quiet"]
         try:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from integrations.rentengine import webhook_apply
+from integrations.rentengine import webhooks
 from integrations.rentengine.models import WebhookDelivery
 
 
@@ -39,11 +39,11 @@ class Command(BaseCommand):
             raise CommandError("say what to replay: --since, --status and/or --id (replaying everything is rarely meant)")
         since = _since(options["since"]) if options["since"] else None
         selection = {"ids": options["ids"], "since": since, "status": options["status"]}
-        count = webhook_apply.deliveries_for_replay(**selection).count()
+        count = webhooks.deliveries_for_replay(**selection).count()
         if options["dry_run"]:
             self.stdout.write(f"{count} deliveries would be replayed")
             return
-        report = webhook_apply.deliveries_replay(**selection)
+        report = webhooks.deliveries_replay(**selection)
         changed = ", ".join(f"{n} {table}" for table, n in report.as_dict()["changed"].items()) or "nothing"
         self.stdout.write(
             f"replayed {report.claimed} of {count} deliveries: {report.applied} applied, {report.ignored} ignored, "
