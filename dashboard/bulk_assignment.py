@@ -18,11 +18,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from dashboard.models import BulkAssignment, TeamMember, accounts_for_user, user_is_manager
-from dashboard.people.access import account_zone, day_end, day_start
+from dashboard.models import BulkAssignment, accounts_for_user, user_is_manager
 from dashboard.people.names import people_in_account, user_id_normalize
 from integrations.rentengine import outbox, vocabulary
-from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee, Showing
+from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -388,60 +387,3 @@ def assignment_decide(job: BulkAssignment, row_id: int, decision: str, *, by: Us
                 outbox.drain_on_commit()
             return done
     raise AssignmentRefused(f"Unknown decision {decision!r}.")
-
-
-# --- the dialog's workload column -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Candidate:
-    user_id: str
-    name: str
-    open_prospects: int
-    showings_today: int
-    is_me: bool = False
-
-
-def candidates_with_workload(account: Account, *, me: str | None = None, now: datetime | None = None) -> list[Candidate]:
-    """Everyone assignable in the account with their load: open prospects assigned to them and
-    showings today (in the account's time zone). Three queries, whatever the team's size."""
-    people = assignable_people(account)
-    open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
-    open_counts = {
-        str(user_id): n
-        for user_id, n in ProspectAssignee.objects.filter(
-            prospect__account=account, prospect__deleted_at__isnull=True, prospect__status_family__in=open_families
-        )
-        .values("user_id")
-        .annotate(n=Count("prospect_id"))
-        .values_list("user_id", "n")
-        .order_by()
-    }
-    zone = account_zone(account)
-    today = (now or timezone.now()).astimezone(zone).date()
-    showings: dict[str, int] = defaultdict(int)
-    for agent, n in (
-        Showing.objects.alive()
-        .filter(account=account, planned_at__gte=day_start(today, zone), planned_at__lt=day_end(today, zone))
-        .values("agent_name")
-        .annotate(n=Count("id"))
-        .values_list("agent_name", "n")
-        .order_by()
-    ):
-        showings[(agent or "").strip().lower()] += n
-    linked = {
-        str(u)
-        for u in TeamMember.objects.filter(rentengine_user_id__in=people.keys()).values_list("rentengine_user_id", flat=True)
-    }
-    found = [
-        Candidate(
-            user_id=uid,
-            name=name,
-            open_prospects=open_counts.get(uid, 0),
-            showings_today=showings.get(name.strip().lower(), 0),
-            is_me=uid == me,
-        )
-        for uid, name in people.items()
-    ]
-    # Team members (people who use Leasing Desk) first, then everyone else RentEngine knows.
-    return sorted(found, key=lambda c: (c.user_id not in linked, c.name.lower()))

@@ -20,8 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from dashboard.cached_counts import counted
 from dashboard.display import pills
-from dashboard.lists.cached_counts import counted
 from dashboard.people.access import day_end, day_start
 from integrations.rentengine.models import Account, LockboxEvent, Prospect, Showing
 from integrations.rentengine.vocabulary import StatusFamily

@@ -11,17 +11,15 @@ list answer 500.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
-
-if TYPE_CHECKING:
-    from dashboard.lists.paging import Sort
 
 TEXT_MAX = 100
 CURSOR_MAX = 1_000  # a keyset cursor is ~30-150 characters of base64
@@ -32,6 +30,15 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # day arithmetic (a 
 # refuses NUL in text, and none of them belong in a search.
 _CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F])
 _CURSOR_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One way to order a list: a model field and a direction (ties broken by primary key)."""
+
+    field: str
+    descending: bool
+    label: str = ""
 
 
 def value_fits(value: Any) -> bool:

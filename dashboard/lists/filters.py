@@ -22,10 +22,10 @@ from dashboard.lists.filtering import (
     ListFilter,
     OneOfField,
     OneOfFilter,
+    Sort,
     TextFilter,
     WholeNumberFilter,
 )
-from dashboard.lists.paging import Sort
 from dashboard.models import BulkAssignment
 from dashboard.people.access import account_zone, day_end, day_start, my_user_id
 from dashboard.people.names import people_names

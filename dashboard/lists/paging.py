@@ -23,18 +23,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
 
-from dashboard.lists.filtering import value_fits
+from dashboard.lists.filtering import Sort, value_fits
 
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Sort:
-    """One way to order a list: a model field and a direction (ties broken by primary key)."""
-
-    field: str
-    descending: bool
-    label: str = ""
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
-from dashboard.lists.filtering import value_fits
+from dashboard.lists.filtering import Sort, value_fits
 from dashboard.lists.list_page import query_without
-from dashboard.lists.paging import Sort, count_capped
+from dashboard.lists.paging import count_capped
 
 MAX_IDS = 300  # at most ~11 KB of query string (uuids); a longer list patches its first 300 rows
 NEW_CAP = 99

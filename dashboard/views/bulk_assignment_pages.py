@@ -20,6 +20,7 @@ from dashboard.lists.list_page import list_page
 from dashboard.models import BulkAssignment, get_for_user_or_404
 from dashboard.people.access import account_zone, my_user_id, request_account
 from dashboard.people.names import people_names, person_name
+from dashboard.people.team import candidates_with_workload
 from dashboard.views.frame import no_account, render_zoned
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect
 
@@ -92,7 +93,7 @@ def assignment_dialog(request: HttpRequest) -> HttpResponse:
         "account": account,
         "ids": ",".join(map(str, ids)),
         "count": len(ids),
-        "candidates": bulk_assignment.candidates_with_workload(account, me=my_user_id(request)),
+        "candidates": candidates_with_workload(account, me=my_user_id(request)),
         "chosen": chosen,
         "sources": bulk_assignment.SOURCES,
         "source": request.POST.get("source") or bulk_assignment.DEFAULT_SOURCE,

@@ -16,10 +16,10 @@ from dashboard.display.links import link, list_link
 from dashboard.display.moments import SHORT_DATETIME, age, moment
 from dashboard.display.row_models import LockboxRow
 from dashboard.display.timeline import Item, by_day, lockbox_event_item, lockbox_event_title, lockbox_event_user_ids
-from dashboard.lists.filtering import CursorField
+from dashboard.lists.filtering import CursorField, Sort
 from dashboard.lists.filters import LockboxActivityFilter, LockboxFilter
 from dashboard.lists.list_page import list_page
-from dashboard.lists.paging import Sort, keyset_page
+from dashboard.lists.paging import keyset_page
 from dashboard.lists.prospect_timeline import SHOWING_WINDOW_AFTER, SHOWING_WINDOW_BEFORE
 from dashboard.live.row_patches import RowsAsk, live_rows_context, new_count, rows_ask
 from dashboard.models import get_for_user_or_404

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.display.pills import count_label
-from dashboard.lists.paging import Sort, count_capped, cursor_for, keyset_page
+from dashboard.lists.filtering import Sort
+from dashboard.lists.paging import count_capped, cursor_for, keyset_page
 from integrations.rentengine import mirror
 from integrations.rentengine.models import Prospect
 from tests.dashboard.conftest import MAPLE, prospect_record, stamp
