@@ -66,12 +66,11 @@ def test_keyset_pages_stay_stable_when_rows_arrive_mid_walk(maple) -> None:  # t
 def test_a_deep_page_costs_one_query(maple) -> None:  # type: ignore[no-untyped-def]
     many_prospects(30)
     sort = Sort("created_at", True)
-    tenth = Prospect.objects.filter(id__gte=50_000).order_by("-created_at", "-id")[9]
+    ordered = list(Prospect.objects.filter(id__gte=50_000).order_by("-created_at", "-id"))
     with CaptureQueriesContext(connection) as queries:
-        page = keyset_page(Prospect.objects.filter(id__gte=50_000), sort, cursor=cursor_for(tenth, sort), size=5)
+        page = keyset_page(Prospect.objects.filter(id__gte=50_000), sort, cursor=cursor_for(ordered[9], sort), size=5)
     assert len(queries) == 1
-    assert "OFFSET" not in queries[0]["sql"].upper()
-    assert len(page.rows) == 5
+    assert [p.id for p in page.rows] == [p.id for p in ordered[10:15]], "the page starts right after the cursor's row"
 
 
 def test_a_garbage_cursor_reads_as_the_first_page(maple) -> None:  # type: ignore[no-untyped-def]
