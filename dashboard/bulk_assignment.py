@@ -1,10 +1,6 @@
-"""Bulk assignment jobs: creating one from a selection, its progress, retry, decisions and undo.
-
-A job is what the agent asked for (prospects, people, note, source, `applyActionInBulk`); each
-prospect's part is one outbox row (`integrations.rentengine.models.OutboxAssignment`), written in
-the same transaction as the job and posted by the outbox workers. Progress is always counted from
-those rows, never kept twice.
-"""
+"""Bulk assignment jobs: creating one from a selection (the job and one outbox row per prospect in one
+transaction, posted by the outbox workers), its progress (always counted from those rows), retry,
+operator decisions and undo."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""Counts kept in the cache until the data under them changes: funnel bars, chart days, the team's
-workload. Recounting a 100,000-prospect account on every page view is what this avoids.
-
-The key holds the change counters of the scopes the count reads ("prospects:<account>", ...), which
-sync (and anything else that writes the mirror) bumps on commit, so a change makes the next view
-recount and nothing has to be invalidated by hand. A scope never bumped has no counter to trust
-(a mirror filled some other way): its counts are computed every time, never cached. The time limit
-is a safety net for a writer that forgets to bump.
-"""
+"""Counts (funnel bars, chart days, the team's workload) kept in the cache until the data under them
+changes: the key holds the change versions of the scopes the count reads, so a change makes the
+next view recount and nothing is invalidated by hand."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The dashboard's only hand-written SQL: what the ORM cannot say. Identifiers come from model
-metadata (quoted); values are always parameters."""
+"""The dashboard's only hand-written SQL, for what the ORM cannot say: the loose index scan behind
+filter menus, a bare `SELECT 1`, emptying whole tables. Identifiers come from model metadata;
+values are always parameters."""
 
 from __future__ import annotations
 

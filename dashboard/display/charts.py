@@ -1,9 +1,5 @@
-"""Charts drawn on the server as SVG: no chart library, no script, and every bar is a link to the
-list it counts (PRODUCT 2: "click any funnel stage to open the prospects in it").
-
-Here: what to count (one grouped query each, kept by `cached_counts.counted` until the data
-changes) and the geometry (bar positions in a fixed viewBox); templates/charts/ only draws it.
-"""
+"""Charts drawn on the server as SVG, every bar a link to the list it counts: what to count (one
+grouped query each) and the geometry; templates/charts/ draws it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Links to one object's page, made without reverse() per row (a feed page links hundreds of rows,
-and reverse() is the costliest part of building each)."""
+"""Links to one object's page ("prospect", "unit", "lockbox"...) and to lists, without resolving the
+URL pattern per row."""
 
 from __future__ import annotations
 

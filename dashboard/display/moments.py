@@ -1,5 +1,5 @@
-"""Times as a list shows them, formatted in Python in the account's zone: a list page shows hundreds,
-and the `date` filter costs ~10x more per call."""
+"""Times as lists show them, in the account's zone: a `Moment` formats each form (label, title,
+machine-readable, time of day) the first time it is read."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import datetime, tzinfo
 from functools import cached_property
 from typing import Final
 
-# strftime costs ~3.5 us a call here, and an agenda page formats ~800 times: the forms lists use
-# are written out from the datetime's fields (English names, as strftime's under the C locale
-# Django runs in); any other label format goes to strftime.
+# The forms lists use are written out from the datetime's fields, not strftime (bench/NOTES.md);
+# English names, as strftime's under the C locale Django runs in. Other formats go to strftime.
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -30,11 +29,9 @@ _LABELS: Final[dict[str, Callable[[datetime], str]]] = {
 
 
 class Moment:
-    """A time as a list shows it, formatted in Python (the `date` filter costs ~10x more per call,
-    and a list page shows hundreds): machine-readable, short label, full title on hover, time of
-    day. Each form is made the first time it is read (a row shows two or three of the four, and an
-    agenda page holds ~400 moments). Every form is digits, English names and punctuation: nothing
-    that needs HTML escaping."""
+    """A time as a list shows it: machine-readable, short label, full title on hover, time of day,
+    each made the first time it is read (a row shows two or three of the four). Every form is
+    digits, English names and punctuation: nothing that needs HTML escaping."""
 
     def __init__(self, local: datetime, label_format: str = SHORT_DATE) -> None:
         self.local = local

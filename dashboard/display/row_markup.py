@@ -1,11 +1,7 @@
-"""The HTML of the busiest rows, built in Python: list rows (prospects, units, lockboxes), timeline
-rows (feeds and timelines), the showings agenda and the unit page's prospects and showings. Each is one f-string over a row model whose
-values the view already formatted, escaped once each; the templates print them through
-`{% load list_rows %}`, so a list's page and its live updates share one definition of a row.
-
-Each function has a reference partial in templates/rows/reference.html, the same markup written as
-a template: tests/dashboard/display/test_row_markup.py renders both for the same row and compares.
-"""
+"""The HTML of the busiest rows, built in Python (list rows, timelines, the agenda, the unit page's
+prospects and showings): one f-string over a row model, each value escaped once. Each has a
+reference partial in templates/rows/reference.html, and tests/dashboard/display/test_row_markup.py
+renders both for the same rows and compares."""
 
 from __future__ import annotations
 

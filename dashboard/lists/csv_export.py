@@ -1,14 +1,6 @@
-"""CSV export: streamed row by row so 100,000 rows never sit in memory, readable by Excel, and safe
-to open there.
-
-- Streaming: rows come from `.iterator(chunk_size=...)` and leave in ~64 KB chunks. Under ASGI a
-  plain iterator would be read whole into a list by Django before sending (it can't iterate it
-  from the event loop), so there the same chunks are handed over one by one from the worker thread.
-- Excel: UTF-8 with a byte-order mark, or it reads "Zoë" as "ZoÃ«".
-- Formula injection (OWASP "CSV Injection"): a text cell starting with = + - @ tab or carriage
-  return is a formula to a spreadsheet; an apostrophe in front makes it text. Numbers we wrote
-  ourselves are left alone.
-"""
+"""CSV export: a list's rows streamed in ~64 KB chunks (100,000 rows never sit in memory), readable by
+Excel (UTF-8 with a byte-order mark) and safe to open there (cells that would be formulas are
+defused)."""
 
 from __future__ import annotations
 
@@ -23,7 +15,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
-BOM = "\ufeff"
+BOM = "\ufeff"  # without it Excel reads UTF-8 as its own code page ("Zoë" as "ZoÃ«")
+# OWASP "CSV Injection": a text cell starting with one of these is a formula to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
 ROWS_PER_QUERY = 1_000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
@@ -82,6 +75,7 @@ async def _handed_over(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 def csv_response(request: HttpRequest, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:
     chunks = csv_chunks(header, rows)
+    # Under ASGI Django would read a plain iterator whole before sending: hand the chunks over one by one.
     body: Iterator[bytes] | AsyncIterator[bytes] = _handed_over(chunks) if isinstance(request, ASGIRequest) else chunks
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

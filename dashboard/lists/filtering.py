@@ -1,12 +1,7 @@
-"""What a list reads from its query string: each list declares one `ListFilter` (a django-filter
-FilterSet) with its filters, its sorts and the filters its sheet's badge counts. The list view, its
-CSV export and "select all matching" all read the query string through it.
-
-The fields below are the one place a query-string value is cleaned. A value that doesn't read (a
-NUL byte, 10,000 characters, a number no column holds, a cursor that isn't one) reads as "not
-set", and one too long or too far (a date past 2999) is cut to size: a hand-edited URL never makes a
-list answer 500.
-"""
+"""What a list reads from its query string: a `ListFilter` (a django-filter FilterSet) per list with
+its filters, sorts and cursor, and the fields that clean every value: the one place a hand-edited
+URL is made harmless (a NUL byte, 10,000 characters, a date past 2999, a number no column holds, a
+cursor that isn't one read as "not set" or are cut to size, never a 500)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,7 @@
-"""The skeleton every list page shares: one keyset page of the filtered rows, the count above it,
-and which template part answers the request.
-
-A list's template has two named partials, `results` (the count, the table and the pager: what the
-filter form swaps) and `rows` (the rows plus the next "load more" row: what "load more" appends),
-and includes `lists/filter_sheet.html` for its filters. Without JavaScript the same links and
-forms load whole pages. A list view reads like this (units):
-
-    filters = UnitFilter(request.GET, account=account)
-    listed = list_page(request, account, filters, filters.qs.only(...), "units/list.html", title="Units")
-    rows = [unit_row(u, ...) for u in listed.page.rows]
-    return render_zoned(request, listed.template, listed.context | {"rows": rows, ...}, zone)
-"""
+"""The skeleton every list page shares: one keyset page of the filtered rows, the count above it, and
+which named partial of the list's template answers (`results` when a filter changes, `rows` for
+"load more", the whole page otherwise). `views/unit_pages.py: unit_list` is the recipe in full:
+a filter definition (`lists/filters.py`), `list_page`, row models for the rows, `render_zoned`."""
 
 from __future__ import annotations
 

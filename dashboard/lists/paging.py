@@ -1,13 +1,7 @@
-"""Keyset ("seek") pagination: every page costs the same at any depth and stays stable while sync and
-webhooks insert rows (RELIABILITY 5.1). No OFFSET, and no COUNT.
-
-A list is ordered by one column plus the primary key as tie-breaker. Rows whose column is NULL come
-last in both directions, and are paged by primary key alone. Each part is its own query shaped for
-an index on (..., column, id): a page that crosses from values into NULLs costs a second query.
-
-The cursor in the URL (`?after=`) is opaque: base64 of [part, value, pk]. A cursor that does not
-decode (or holds a value no query can take) is treated as "from the start", never as an error.
-"""
+"""Keyset ("seek") pagination: one column plus the primary key orders a list, a page starts after the
+last row of the previous one (`?after=`, an opaque cursor), so every page costs the same at any
+depth and stays stable while sync and webhooks insert rows. NULLs come last in both directions; a
+cursor that doesn't decode means "from the start"."""
 
 from __future__ import annotations
 

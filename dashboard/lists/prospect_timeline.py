@@ -1,10 +1,6 @@
-"""A prospect's whole story on one timeline: leasing events and showings merged newest first, with
-the lockbox events around each showing inside it.
-
-The two paged sources share one cursor over (time, source, id), so "load older" continues exactly
-where the page ended in both. Lockbox events are not a third source: they hang under the showing
-whose unit and time window they fall in.
-"""
+"""A prospect's whole story on one timeline: leasing events and showings merged newest first under
+one cursor over (time, source, id), so "load older" continues in both exactly where the page
+ended; the lockbox events around each showing hang inside it."""
 
 from __future__ import annotations
 

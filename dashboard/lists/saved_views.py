@@ -1,10 +1,5 @@
-"""Saved views: a list's filters under a name. A view is the list's query string, so opening one is
-following a link, and a list works the same whether its filters came from a view or by hand.
-
-Each person sees their own views and the ones teammates shared on the same account. One of their
-own can be their default: the list opens with it when asked for with no filters at all (`?plain=1`
-opens the list without it, e.g. from the menu's "No saved filters").
-"""
+"""Saved views: a list's query string under a name, the person's own or shared with the account, one
+of their own the default their list opens with (`?plain=1` opens it without)."""
 
 from __future__ import annotations
 

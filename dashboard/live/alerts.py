@@ -1,10 +1,6 @@
 """A distinct alert when a lockbox code is generated for a unit with no showing that day (PRODUCT
-4.3): someone may be about to open a home nobody expects a visit at.
-
-Pages ask for alerts when a lockboxes scope they watch changes, with the cursor of their last ask.
-The cursor is the mirror's own write time (`synced_at`), read back with an overlap because a row is
-stamped before its transaction commits; the page drops alerts it has already shown.
-"""
+4.3): someone may be about to open a home nobody expects a visit at. Pages ask with the cursor of
+their last ask (the mirror's own `synced_at`, read back with an overlap)."""
 
 from __future__ import annotations
 

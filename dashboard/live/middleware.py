@@ -1,11 +1,6 @@
-"""Read the change versions a page starts from before its view reads any data.
-
-A page that read its data at version 7 must not tell the browser it shows version 8: a change
-committed between the view's queries and the template would then never be fetched. So the versions
-are read here, first thing (one small indexed query), and `{% live_body %}` writes them into the
-page: only for full-page GETs of signed-in people (fragments, exports, the stream and static files
-skip it).
-"""
+"""The change versions a page starts from, read before its view reads any data: a page that read its
+data at version 7 must not claim version 8, or a change committed meanwhile would never be fetched.
+Full-page GETs of signed-in people only; `{% live_body %}` writes them into the page."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""Patching the rows a list already shows, and counting the rows that would join it.
-
-A list's hidden live element asks the list's own view for `?<the list's query>&live=rows&ids=<the
-ids on screen>&last=<the last of them>&more=1`. The view answers with those rows, rendered exactly
-as the list renders them (the page swaps only the ones whose text changed, with a highlight), and
-the number of rows that now match the filter within the stretch of the list on screen without
-being on it: the "N new · show" pill (PRODUCT 4.3). Nothing moves under the cursor until the
-person asks.
-"""
+"""Patching the rows a list already shows, and counting the rows that would join it: the list's live
+element asks its own view for `live=rows&ids=<the ids on screen>`, and gets those rows rendered as
+the list renders them plus the number of new matches within the stretch on screen (the "N new ·
+show" pill). Nothing moves under the cursor until the person asks."""
 
 from __future__ import annotations
 

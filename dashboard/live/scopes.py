@@ -1,9 +1,6 @@
-"""Which change scopes a person may watch: the screen scopes of the accounts they may see, plus the
-operator scopes every signed-in person's screens show (/sync/, bulk-assignment progress).
-
-Scope strings are the ones `integrations.rentengine.mirror.changes` bumps: "<kind>:<account id>" and the
-plain global names.
-"""
+"""Which change scopes a person may watch: the screen scopes of the accounts they may see
+("<kind>:<account id>", the kinds `mirror.KIND_SCOPES` bumps) and the global ones every signed-in
+person's screens show (/sync/, bulk-assignment progress)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Who is asking and which account they are looking at, resolved once per request.
-
-Lists show one account at a time (the one picked in the account switcher, kept in the session), so
-every list query starts with `account = X` and can use the (account, ...) indexes. Object pages
-accept any account the person may see. Times show in the account's time zone.
-"""
+"""Who is asking and which account they are looking at, read once per request: lists show one account
+at a time (the switcher's, kept in the session), object pages any account the person may see, and
+times show in the account's time zone."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The people `make demo` logs in as.
-
-Without a simulator: one manager (a superuser, so the admin works and every account shows). With the
-local RentEngine simulator: its accounts become `Account` rows, each of its named users becomes an
-agent who can log in (username = lowercase first name, the demo password), and the manager is linked
-to the simulator user who owns the API token, so "mine" means something. Safe to run again.
-"""
+"""The people `make demo` logs in as: a manager (a superuser), and with the simulator running its
+accounts and one agent login per simulated user (the manager linked to the token's owner, so
+"mine" means something). Safe to run again; `demo_mirror_forget` empties the last run's mirror."""
 
 from __future__ import annotations
 

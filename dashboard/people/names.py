@@ -1,10 +1,6 @@
-"""Names, not uuids: every RentEngine user id on a screen goes through `people_names`.
-
-RentEngine has no users endpoint, so a name comes from, in order: the team member linked to that id
-(their Leasing Desk full name), the name a manager gave the RentEngineUser row, or a short stable
-label built from the id ("User 1259ef") so the same unknown person reads the same everywhere.
-Resolution is batched: collect every id a page shows, then one query for all of them.
-"""
+"""Names, not uuids: every RentEngine user id on a screen goes through `people_names`, batched (one
+query a page). RentEngine has no users endpoint, so a name is the linked team member's, else the
+one a manager gave the id, else a short stable label ("User 1259ef")."""
 
 from __future__ import annotations
 

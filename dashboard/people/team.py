@@ -1,11 +1,6 @@
-"""The team: who uses Leasing Desk and with which role and accounts, who is who in RentEngine (user
-ids seen in the data, named here because RentEngine has no users endpoint), the subteams, and each
-person's workload.
-
-Managers edit; agents read. A manager reaches only the people who share one of their accounts (and
-newcomers with no account yet, whom someone has to let in), and grants or revokes only accounts
-they hold themselves: access a manager doesn't have is left exactly as it was.
-"""
+"""The team: who uses Leasing Desk with which role and accounts (managers edit, within the accounts
+they hold themselves), the RentEngine user ids seen in the data and the names managers give them,
+the subteams, and each person's workload."""
 
 from __future__ import annotations
 
