@@ -25,30 +25,7 @@
 
 `--size small` (the default for quick runs is large, as the issue asks) finishes in under a minute.
 
-Performance (large, 2 cores; before -> after on the same machine): list pages p95 50-113 ms ->
-~17-40 ms, 7-14 queries -> 5-10. The database was never the main cost (0.1-8 ms a page); Python
-was. What made the difference, biggest first:
-- Rows, timelines, the agenda, charts and filter <option>s are built in Python
-  (dashboard/markup.py, `{% load rows %}`): one tag per list instead of a template node per value
-  and an include per row. Same markup, a third of the render time.
-- Fewer columns and fewer objects: `.only()` what a row shows (a lockbox row's unit used to bring
-  ~40 columns, JSON among them), the agenda's events as plain rows, assignees as a string
-  aggregate in the page's own query (`people.with_assignee_ids`), the unit page's reference links
-  as columns of the unit's query, the team member with the accounts query.
-- Hand-written SQL where the ORM spent several times the database's time building a small fixed
-  query: names (people_in_account / people_names) and the saved-views menu.
-- Dates: `presentation.Moment` formats each form on first read, without strftime (3x cheaper).
-- Database: no parallel plans for the app's connections (a Gather cost 8 ms on a 3 ms count);
-  covering partial indexes (migrations 0009, 0010) so the capped counts of the default, "mine"
-  and per-agent lists and the units list's open-prospect counts read indexes only; search scoped
-  by a literal account list (the IN subquery made the planner intersect the whole account index).
-- Steadier tails: no synchronized sequential scans (a capped count joining another scan mid-table
-  read 6,000 pages instead of 114: 1 ms became 23-50 ms now and then), a partial index for the
-  created range (0012), and `gc.freeze()` at server start (a full collection had stalled one
-  request by 59 ms).
-Left: every page pays ~5 ms of shell (session, user, accounts + team member + live versions: 3
-queries on PostgreSQL) and each query ~0.5-1 ms of ORM compile plus a round trip; the agenda
-(100 showings a page) and the unit page (every availability window parsed) are the slowest.
+What made the pages fast, and what each change of the code cost or saved: bench/NOTES.md.
 """
 
 from __future__ import annotations
