@@ -14,8 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.reachability import broker_check, database_check
 from dashboard.people.access import SESSION_KEY, request_accounts
+from dashboard.reachability import broker_check, database_check
 
 # Screens whose issue has not landed yet: the page says what is coming.
 COMING: dict[str, tuple[str, str]] = {}
