@@ -18,6 +18,9 @@ node_file=/tmp/celery-worker-node
 
 case "$role" in
   web)
+    # uvicorn's processes share their request metrics through this folder (dashboard/metrics.py).
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     # --no-access-log: the reverse proxy in front logs requests. --proxy-headers trusts
     # X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS.
     exec python -m uvicorn dashboard.asgi:application --host 0.0.0.0 --port "${PORT:-8000}" \

@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dashboard.observability.request_id_middleware",
+    "dashboard.metrics.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,6 +233,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Only one beat sends the schedule, however many are started (dashboard/beat.py); a standby takes over
+# this long after the sending one stops.
+CELERY_BEAT_SCHEDULER = "dashboard.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 30, minimum=2)
 CELERY_TIMEZONE = "UTC"
 # Beat only ticks; what is due is decided from the database (sync.resources_due), so intervals are
 # settings (RENTENGINE_SYNC_INTERVALS) and a restarted beat never double-starts a run.
@@ -245,6 +251,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "rentengine.outbox_tick",
         "schedule": env_float("RENTENGINE_OUTBOX_TICK_SECONDS", 15.0, minimum=1.0),
     },
+    "retention-prune": {"task": "dashboard.retention_prune", "schedule": 24 * 3600.0},
     # Webhooks' safety net: applies deliveries whose apply request was lost, and failed ones due for retry.
     "rentengine-webhooks-sweep": {
         "task": "rentengine.webhooks_sweep",
@@ -262,6 +269,13 @@ RENTENGINE_WEBHOOK_API_KEY = env_str("RENTENGINE_WEBHOOK_API_KEY")
 RENTENGINE_WEBHOOK_API_KEY_PREVIOUS = env_str("RENTENGINE_WEBHOOK_API_KEY_PREVIOUS")
 RENTENGINE_WEBHOOK_HEADER = env_str("RENTENGINE_WEBHOOK_HEADER", "X-API-Key")
 RENTENGINE_WEBHOOK_MAX_BYTES = env_int("RENTENGINE_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+# Retention (days): applied webhook deliveries, settled bulk-assign rows and their jobs, sync runs, login records.
+RETENTION_WEBHOOK_DAYS = env_int("RETENTION_WEBHOOK_DAYS", 30, minimum=1)
+RETENTION_OUTBOX_DAYS = env_int("RETENTION_OUTBOX_DAYS", 90, minimum=1)
+RETENTION_SYNC_RUN_DAYS = env_int("RETENTION_SYNC_RUN_DAYS", 30, minimum=1)
+RETENTION_LOGIN_DAYS = env_int("RETENTION_LOGIN_DAYS", 90, minimum=1)
+# Prometheus metrics at /metrics, for a scraper that sends this as a bearer token (unset: no metrics).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Any other request body over this is refused (413) before it is read (dashboard/request_guard.py).
 REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
@@ -340,14 +354,29 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 12
 
+# LOG_FORMAT json (the default with DEBUG off): one JSON object per line, with the request id, or the
+# task and its resource or job (integrations/rentengine/log_context.py). plain: for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "integrations.rentengine.log_context.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(task)s %(task_id)s %(resource)s %(job)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },
 }
+# Workers log through the same configuration (JSON lines with the task's context), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

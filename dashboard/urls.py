@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.lists.saved_views import opens_default_view
+from dashboard.metrics import metrics
 from dashboard.views import (
     bulk_assignment_pages,
     csv_exports,
@@ -24,6 +25,7 @@ from dashboard.views import (
 urlpatterns = [
     path("", frame.home, name="home"),
     path("healthz", frame.healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

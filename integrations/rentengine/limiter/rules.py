@@ -85,6 +85,8 @@ class LimiterState:
     usage_horizon: float
     recent_by_lane: dict[str, int]  # grants in the last usage_horizon seconds
     waiters_by_lane: dict[str, int]
+    waited_by_lane: dict[str, float]  # seconds callers waited for their slots, in all (a counter)
+    granted_by_lane: dict[str, int]  # slots granted, in all (a counter)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,9 +102,9 @@ class LimiterConfig:
     max_cooldown: float = 60.0  # cap on Retry-After
     bare_pause: float = 1.0  # a 429 without Retry-After pauses about this many windows (with jitter)
     max_slowdown: float = 12.0  # 28 per 60 s at most: the slowest reading of RentEngine's window
-    decrease: float = 1.5  # a slowdown divides the rate by this
+    decrease: float = 1.25  # a slowdown divides the rate by this
     decrease_share: float = 0.1  # ... when more than this share of recent requests got a 429
-    share_horizon: float = 15.0  # "recent", in seconds
+    share_horizon: float = 30.0  # "recent", in seconds
     recovery_steps: int = 11  # from the slowest rate back to the configured one in this many windows
     usage_horizon: float = 60.0  # how far back per-lane usage is reported
     hold: float = 60.0  # an unreleased slot (process died mid-request) counts this long; > any request
@@ -131,7 +133,7 @@ def reduction_reason(c: LimiterConfig, slowdown: float, refused: int, requests: 
 
 
 def recovery_reason(c: LimiterConfig, slowdown: float) -> str:
-    return f"recovering at {_pace(c, slowdown)}: one step back up every {c.window:g} s without a slowdown"
+    return f"recovering at {_pace(c, slowdown)}: a step back up every {c.window:g} s without a slowdown"
 
 
 @dataclass(frozen=True)
@@ -172,20 +174,25 @@ class Shared:
     waiters: list[dict[str, float]] = field(default_factory=lambda: [{} for _ in LANES])  # per lane: waiter -> expiry
     usage: list[list[list[int]]] = field(default_factory=lambda: [[] for _ in LANES])  # per lane: [bucket, grants]
     refused: list[list[int]] = field(default_factory=list)  # [bucket, 429s]
+    waited: list[float] = field(default_factory=lambda: [0.0 for _ in LANES])  # per lane: seconds waited, in all
+    granted: list[int] = field(default_factory=lambda: [0 for _ in LANES])  # per lane: slots granted, in all
     cooldown_until: float = 0.0
     slowdown: float = 1.0
     decreased_at: float = field(default_factory=_minus_infinity)
+    last_429_at: float = field(default_factory=_minus_infinity)
     changed_at: float = field(default_factory=_minus_infinity)
     reason: str = ""
 
 
 def _tidy(s: Shared, c: LimiterConfig, now: float) -> None:
     """Slow recovery, expiry of dead waiters and of unreleased slots, and pruning of the log."""
-    # Additive recovery: one step of the rate per window since the last change, whatever 429s came
-    # meanwhile that did not warrant a slowdown (a spurious one must not pin the pace down).
+    # Additive recovery: one step of the rate per window since the last change; a quarter step for a
+    # window that still saw a 429 which did not warrant a slowdown (spurious ones must not pin the pace
+    # down, nor push it back into the limit at full speed).
     step = c.rate * (1 - 1 / c.max_slowdown) / c.recovery_steps
     while s.slowdown > 1 and now - s.changed_at >= c.window:
-        s.slowdown = max(1.0, c.rate / (c.rate / s.slowdown + step))
+        quiet = s.last_429_at <= s.changed_at
+        s.slowdown = max(1.0, c.rate / (c.rate / s.slowdown + (step if quiet else step / 4)))
         s.changed_at += c.window
         s.reason = "" if s.slowdown <= 1 else recovery_reason(c, s.slowdown)
     for registrations in s.waiters:
@@ -219,8 +226,8 @@ def _paced(c: LimiterConfig, slowdown: float) -> tuple[int, float]:
     return limit, c.window * limit * slowdown / c.limit
 
 
-def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, slot: str) -> Attempt:
-    """Grant `slot` now, or register `waiter` in its lane and say how long to wait."""
+def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, slot: str, waited: float = 0.0) -> Attempt:
+    """Grant `slot` now, or register `waiter` in its lane and say how long to wait (`waited`: so far)."""
     _tidy(s, c, now)
     index = LANES.index(lane)
     limit, window = _paced(c, s.slowdown)
@@ -239,6 +246,8 @@ def attempt(s: Shared, c: LimiterConfig, now: float, lane: Lane, waiter: str, sl
         return wait(in_window[len(in_window) - limit] + window + MARGIN - now, "window")
     s.flying[slot] = now + c.hold
     s.waiters[index].pop(waiter, None)
+    s.waited[index] += waited
+    s.granted[index] += 1
     bucket = _bucket(c, now)
     buckets = s.usage[index]
     if buckets and buckets[-1][0] == bucket:
@@ -272,6 +281,7 @@ def report_429(
     accepted requests (a gateway's hiccup) pauses, but does not slow down.
     """
     _tidy(s, c, now)
+    s.last_429_at = now
     bucket = _bucket(c, now)
     if s.refused and s.refused[-1][0] == bucket:
         s.refused[-1][1] += 1
@@ -323,6 +333,8 @@ def snapshot(s: Shared, c: LimiterConfig, now: float, backend: str) -> LimiterSt
         usage_horizon=c.usage_horizon,
         recent_by_lane={lane.value: sum(n for _, n in s.usage[i]) for i, lane in enumerate(LANES)},
         waiters_by_lane={lane.value: len(s.waiters[i]) for i, lane in enumerate(LANES)},
+        waited_by_lane={lane.value: s.waited[i] for i, lane in enumerate(LANES)},
+        granted_by_lane={lane.value: s.granted[i] for i, lane in enumerate(LANES)},
     )
 
 

@@ -57,7 +57,7 @@ class Limiter:
         granted = False
         try:
             while True:
-                attempt = self.backend.attempt(lane, waiter, slot)
+                attempt = self.backend.attempt(lane, waiter, slot, time.monotonic() - started)
                 self._note_slowdown(attempt.slowdown)
                 if attempt.granted:
                     granted = True

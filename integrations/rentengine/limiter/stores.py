@@ -68,7 +68,7 @@ def shared_decode(data: bytes) -> tuple[Shared, dict[str, Any]]:
         raw, _ = _decoder.raw_decode(data.decode(errors="replace"))
         if raw["format"] != FORMAT:
             raise ValueError(f"format {raw['format']!r}")
-        shared = Shared(**{name: raw[name] for name in _FIELDS})
+        shared = Shared(**{name: raw[name] for name in _FIELDS if name in raw})  # fields added later start empty
         stamps = array("d")
         stamps.frombytes(base64.b64decode(raw["done"]))
         shared.done = stamps.tolist()
@@ -90,8 +90,8 @@ class Store:
     def transact[T](self, rule: Rule[T]) -> T:
         raise NotImplementedError
 
-    def attempt(self, lane: Lane, waiter: str, slot: str) -> Attempt:
-        return self.transact(lambda s, now: attempt(s, self.config, now, lane, waiter, slot))
+    def attempt(self, lane: Lane, waiter: str, slot: str, waited: float = 0.0) -> Attempt:
+        return self.transact(lambda s, now: attempt(s, self.config, now, lane, waiter, slot, waited))
 
     def release(self, slot: str) -> None:
         try:

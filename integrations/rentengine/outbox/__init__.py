@@ -5,7 +5,7 @@
 Celery tasks that run it.
 """
 
-from integrations.rentengine.outbox.decisions import row_mark_sent, row_resend, rows_fail_queued, rows_retry_failed
+from integrations.rentengine.outbox.decisions import row_mark_sent, row_resend, rows_fail_queued, rows_prune, rows_retry_failed
 from integrations.rentengine.outbox.drain import DrainReport, next_due_in, outbox_drain
 from integrations.rentengine.outbox.reconcile import reference_in, row_reconcile, rows_sweep
 from integrations.rentengine.outbox.send import row_claim, row_send, rows_create
@@ -25,6 +25,7 @@ __all__ = [
     "row_send",
     "rows_create",
     "rows_fail_queued",
+    "rows_prune",
     "rows_retry_failed",
     "rows_sweep",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,3 +64,8 @@ def rows_fail_queued(reason: str) -> int:
             row.log_add("failed", reason)
             row_settle(row, State.FAILED, reason=reason)
     return len(rows)
+
+
+def rows_prune(before: datetime) -> int:
+    """Forget rows settled before `before`: long past undo (minutes) and reconciling (unknown rows are never settled)."""
+    return OutboxAssignment.objects.filter(state__in=OutboxAssignment.TERMINAL, completed_at__lt=before).delete()[0]

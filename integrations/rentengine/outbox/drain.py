@@ -12,6 +12,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from integrations.rentengine.client import RentEngineClient
+from integrations.rentengine.log_context import log_context
 from integrations.rentengine.models import OutboxAssignment
 from integrations.rentengine.outbox.reconcile import row_reconcile, row_reconcile_claim, rows_sweep
 from integrations.rentengine.outbox.send import State, row_claim, row_send
@@ -64,7 +65,8 @@ def outbox_drain(
             next_sweep = time.monotonic() + sweep_every
         row = row_claim()
         if row is not None:
-            outcome = row_send(client, row)
+            with log_context(job=row.job_id):
+                outcome = row_send(client, row)
             report.posted += 1
             if outcome.state == State.DONE:
                 report.done += 1

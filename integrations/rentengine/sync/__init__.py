@@ -14,6 +14,7 @@ from integrations.rentengine.sync.runner import (
     run_fail,
     run_start,
     run_step,
+    runs_prune,
     sync_health,
 )
 from integrations.rentengine.sync.tasks import sync_start, sync_start_now
@@ -28,6 +29,7 @@ __all__ = [
     "run_fail",
     "run_start",
     "run_step",
+    "runs_prune",
     "sync_health",
     "sync_start",
     "sync_start_now",

@@ -278,6 +278,11 @@ def _fail(spec: Resource, state: SyncState, p: Pass, exc: Exception, requests: i
     return _finish(spec, state, p, outcome=SyncState.Outcome.FAILED, error=message[:2000], error_kind=type(exc).__name__)
 
 
+def runs_prune(before: datetime) -> int:
+    """Forget finished runs older than `before` (the newest RUN_HISTORY are pruned by count anyway)."""
+    return SyncRun.objects.filter(finished_at__lt=before).delete()[0]
+
+
 def _runs_prune() -> None:
     stale = SyncRun.objects.order_by("-finished_at").values_list("id", flat=True)[RUN_HISTORY : RUN_HISTORY + 1000]
     ids = list(stale)

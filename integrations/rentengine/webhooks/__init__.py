@@ -8,7 +8,7 @@ mirror rows, `health.py` what /sync/ shows.
 
 from integrations.rentengine.webhooks.apply import ApplyReport, deliveries_apply_pending, deliveries_for_replay, deliveries_replay
 from integrations.rentengine.webhooks.fast_path import webhook_fast_path
-from integrations.rentengine.webhooks.health import webhook_health
+from integrations.rentengine.webhooks.health import deliveries_prune, webhook_health
 from integrations.rentengine.webhooks.receive import (
     Delivery,
     DeliveryRefused,
@@ -28,6 +28,7 @@ __all__ = [
     "apply_request_flag_is_set",
     "deliveries_apply_pending",
     "deliveries_for_replay",
+    "deliveries_prune",
     "deliveries_replay",
     "delivery_parse",
     "delivery_store",

@@ -86,3 +86,10 @@ def webhook_health(*, now: datetime | None = None, failures: int = 10) -> dict[s
         "last_rejection_at": last_rejection.last_at if last_rejection else None,
         "last_rejection_reason": last_rejection.last_reason if last_rejection else "",
     }
+
+
+def deliveries_prune(before: datetime) -> int:
+    """Forget applied and ignored deliveries received before `before` (failed and held ones stay for operators)."""
+    done = WebhookDelivery.objects.filter(status__in=[Status.APPLIED, Status.IGNORED], received_at__lt=before)
+    rejections = WebhookRejection.objects.filter(day__lt=before.date())
+    return done.delete()[0] + rejections.delete()[0]

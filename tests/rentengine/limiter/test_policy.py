@@ -83,15 +83,15 @@ def test_a_run_of_429s_slows_the_pace_says_why_and_counts_stragglers_as_the_same
     first = s.report_429(1.0, stamps[8])  # 2 of 10 recent requests refused: our pace is the cause
     assert first.lowered
     state = s.state()
-    assert state.slowdown == pytest.approx(1.5)
-    assert state.effective_rate == pytest.approx(28 / 5 / 1.5, rel=0.05)
+    assert state.slowdown == pytest.approx(1.25)
+    assert state.effective_rate == pytest.approx(28 / 5 / 1.25, rel=0.05)
     assert state.effective_limit < 28  # smaller bursts, not the same burst over a longer window
     assert state.reduction_reason.startswith(
-        "slowed to 224 requests a minute (configured 336): 2 of the last 10 requests got a 429"
+        "slowed to 269 requests a minute (configured 336): 2 of the last 10 requests got a 429"
     )
     straggler = s.report_429(1.0, stamps[9])  # granted before the slowdown: already in flight
     assert not straggler.lowered
-    assert s.state().slowdown == pytest.approx(1.5)
+    assert s.state().slowdown == pytest.approx(1.25)
 
 
 def test_the_pace_recovers_step_by_step_to_the_configured_rate_within_a_minute() -> None:
@@ -114,7 +114,7 @@ def test_the_pace_recovers_step_by_step_to_the_configured_rate_within_a_minute()
 def test_a_slowed_store_never_grants_more_than_its_pace_in_any_window() -> None:
     s, clock = store(limit=10, window=10.0)
     stamps = grant(s, clock, 4, spacing=0.01)
-    s.report_429(0.0, stamps[-1])  # 1 of 4 refused: slowed to 10 / 1.5 per 10 s
+    s.report_429(0.0, stamps[-1])  # 1 of 4 refused: slowed to 10 / 1.25 per 10 s
     state = s.state()
     granted = []
     clock.now += 0.001
@@ -126,3 +126,20 @@ def test_a_slowed_store_never_grants_more_than_its_pace_in_any_window() -> None:
         clock.now += 0.01
     window = state.effective_window
     assert max(sum(1 for t in granted if start <= t < start + window) for start in granted) <= state.effective_limit
+
+
+def test_recovery_creeps_while_lone_429s_keep_coming_and_runs_once_they_stop() -> None:
+    s, clock = store()
+    for _ in range(12):
+        clock.now += 0.1
+        s.report_429(0.0, clock.now)
+    clock.now += 31  # six quiet windows: six full steps up, and the run of 429s is no longer recent
+    before = s.state().effective_rate
+    grant(s, clock, 10, spacing=0.01)
+    assert not s.report_429(0.0, clock.now).lowered  # a lone 429 among ten accepted requests
+    clock.now += 5
+    noisy = s.state().effective_rate
+    clock.now += 5
+    quiet = s.state().effective_rate
+    assert before < noisy < quiet <= 28 / 5
+    assert quiet - noisy > 2 * (noisy - before)  # a window with a 429 steps up a quarter of a quiet one
