@@ -182,7 +182,7 @@ def click(ids: list[int]) -> tuple[float, int]:
 
 
 def wait_for(job_id: int, *, timeout: float) -> float:
-    from dashboard.assignments import progress_counts
+    from dashboard.bulk_assignment import progress_counts
 
     deadline = time.monotonic() + timeout
     next_report = time.monotonic() + 10
@@ -198,7 +198,7 @@ def wait_for(job_id: int, *, timeout: float) -> float:
 
 
 def figures(port: int, ids: list[int], clicked: float, ended: float, job_id: int) -> dict:
-    from dashboard.assignments import progress_counts
+    from dashboard.bulk_assignment import progress_counts
 
     posts = control(port, "GET", "/requests", params={"method": "POST", "path": "/leasing_events"})["requests"]
     committed = [p for p in posts if (p["status"] and 200 <= p["status"] < 300) or p["fault"] == "drop_after_commit"]

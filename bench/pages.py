@@ -25,30 +25,7 @@
 
 `--size small` (the default for quick runs is large, as the issue asks) finishes in under a minute.
 
-Performance (large, 2 cores; before -> after on the same machine): list pages p95 50-113 ms ->
-~17-40 ms, 7-14 queries -> 5-10. The database was never the main cost (0.1-8 ms a page); Python
-was. What made the difference, biggest first:
-- Rows, timelines, the agenda, charts and filter <option>s are built in Python
-  (dashboard/markup.py, `{% load rows %}`): one tag per list instead of a template node per value
-  and an include per row. Same markup, a third of the render time.
-- Fewer columns and fewer objects: `.only()` what a row shows (a lockbox row's unit used to bring
-  ~40 columns, JSON among them), the agenda's events as plain rows, assignees as a string
-  aggregate in the page's own query (`people.with_assignee_ids`), the unit page's reference links
-  as columns of the unit's query, the team member with the accounts query.
-- Hand-written SQL where the ORM spent several times the database's time building a small fixed
-  query: names (people_in_account / people_names) and the saved-views menu.
-- Dates: `presentation.Moment` formats each form on first read, without strftime (3x cheaper).
-- Database: no parallel plans for the app's connections (a Gather cost 8 ms on a 3 ms count);
-  covering partial indexes (migrations 0009, 0010) so the capped counts of the default, "mine"
-  and per-agent lists and the units list's open-prospect counts read indexes only; search scoped
-  by a literal account list (the IN subquery made the planner intersect the whole account index).
-- Steadier tails: no synchronized sequential scans (a capped count joining another scan mid-table
-  read 6,000 pages instead of 114: 1 ms became 23-50 ms now and then), a partial index for the
-  created range (0012), and `gc.freeze()` at server start (a full collection had stalled one
-  request by 59 ms).
-Left: every page pays ~5 ms of shell (session, user, accounts + team member + live versions: 3
-queries on PostgreSQL) and each query ~0.5-1 ms of ORM compile plus a round trip; the agenda
-(100 showings a page) and the unit page (every availability window parsed) are the slowest.
+What made the pages fast, and what each change of the code cost or saved: bench/NOTES.md.
 """
 
 from __future__ import annotations
@@ -173,12 +150,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     from django.http import QueryDict
     from django.utils import timezone
 
-    from dashboard import keyset
-    from dashboard.listing import Params
+    from dashboard.lists import paging as keyset
+    from dashboard.lists.filters import LockboxActivityFilter, LockboxFilter, ProspectFilter, UnitFilter
     from dashboard.models import TeamMember
-    from dashboard.views import lockboxes as lockbox_views
-    from dashboard.views import prospects as prospect_views
-    from dashboard.views import units as unit_views
     from integrations.rentengine.models import Account, LeasingEvent, Lockbox, LockboxEvent, Prospect, ProspectAssignee, Unit
 
     account = Account.objects.annotate(n=Count("prospects")).order_by("-n").first()
@@ -218,9 +192,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     def q(**params: Any) -> str:
         return "?" + urlencode(params) if params else ""
 
-    prospect_all, _ = prospect_views.prospects_filtered(account, Params(QueryDict("assignee=all")), me)
-    prospect_mine_unassigned, _ = prospect_views.prospects_filtered(account, Params(QueryDict("")), me)
-    newest = prospect_views.SORTS["newest"]
+    prospect_all = ProspectFilter(QueryDict("assignee=all"), account=account, me=me).qs
+    prospect_mine_unassigned = ProspectFilter(QueryDict(""), account=account, me=me).qs
+    newest = ProspectFilter.SORTS["newest"]
     busy_unit = (
         Prospect.objects.filter(account=account, unit_id__isnull=False)
         .values("unit_id")
@@ -239,9 +213,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     serial = (
         Lockbox.objects.filter(account=account).order_by("serial_number").values_list("serial_number", flat=True).first() or "1"
     )
-    units_all, _ = unit_views.units_filtered(account, Params(QueryDict("")))
-    boxes_all, _ = lockbox_views.lockboxes_filtered(account, Params(QueryDict("")))
-    events_all, _ = lockbox_views.activity_filtered(account, Params(QueryDict("")))
+    units_all = UnitFilter(QueryDict(""), account=account).qs
+    boxes_all = LockboxFilter(QueryDict(""), account=account).qs
+    events_all = LockboxActivityFilter(QueryDict(""), account=account).qs
     today = timezone.now().date()
     month_ago = today - timedelta(days=30)
     rows_part = {"HX-Request": "true", "HX-Target": "more-rows"}
@@ -268,7 +242,7 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
         ("prospects_search_name", "/prospects/" + q(assignee="all", q=name_fragment), {}),
         ("prospects_search_phone", "/prospects/" + q(assignee="all", q=sample.phone_digits[-7:]), {}),
         ("units_first", "/units/", {}),
-        ("units_deep", "/units/" + q(after=deep(units_all, unit_views.SORTS["address"], 2_000)), {}),
+        ("units_deep", "/units/" + q(after=deep(units_all, UnitFilter.SORTS["address"], 2_000)), {}),
         ("units_status", "/units/" + q(status="Available"), {}),
         ("units_city", "/units/" + q(city=city["city"] if city else ""), {}),
         ("units_bedrooms", "/units/" + q(bedrooms=3), {}),
@@ -281,11 +255,15 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
         ("showings_week_status", "/showings/" + q(view="week", status="Scheduled"), {}),
         ("showings_week_mine", "/showings/" + q(view="week", agent="mine"), {}),
         ("lockboxes_first", "/lockboxes/", {}),
-        ("lockboxes_deep", "/lockboxes/" + q(after=deep(boxes_all, lockbox_views.SORTS["serial"], 500)), {}),
+        ("lockboxes_deep", "/lockboxes/" + q(after=deep(boxes_all, LockboxFilter.SORTS["serial"], 500)), {}),
         ("lockboxes_quiet", "/lockboxes/" + q(state="quiet"), {}),
         ("lockboxes_search", "/lockboxes/" + q(q=serial[:3]), {}),
         ("lockbox_activity_first", "/lockboxes/activity/", {}),
-        ("lockbox_activity_deep", "/lockboxes/activity/" + q(after=deep(events_all, lockbox_views.EVENT_SORT, 50_000)), {}),
+        (
+            "lockbox_activity_deep",
+            "/lockboxes/activity/" + q(after=deep(events_all, LockboxActivityFilter.SORTS["newest"], 50_000)),
+            {},
+        ),
         ("lockbox_activity_codes", "/lockboxes/activity/" + q(type="Generate Code"), {}),
         ("lockbox_activity_unit", "/lockboxes/activity/" + q(unit=busy_unit_id), {}),
         ("search", "/search/" + q(q=name_fragment), {}),

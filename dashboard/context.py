@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
 
-from dashboard.scope import account_switch_context
+from dashboard.display.links import list_link
+from dashboard.people.access import account_switch_context
 
 NAVIGATION = [
     ("prospects", "Prospects"),
@@ -31,8 +31,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             {
                 "name": name,
                 "label": label,
-                "url": reverse(name),
-                "active": current == name or request.path.startswith(reverse(name)),
+                "url": list_link(name),
+                "active": current == name or request.path.startswith(list_link(name)),
             }
             for name, label in NAVIGATION
         ],

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.demo import demo_mirror_forget
+from dashboard.people.demo_people import demo_mirror_forget
 from integrations.rentengine import mirror
 from integrations.rentengine.client import LeasingEventRecord, ProspectRecord, parse_record
 from integrations.rentengine.models import Account, Prospect, ProspectAssignee, RentEngineUser, SyncState

@@ -1,10 +1,6 @@
 """A distinct alert when a lockbox code is generated for a unit with no showing that day (PRODUCT
-4.3): someone may be about to open a home nobody expects a visit at.
-
-Pages ask for alerts when a lockboxes scope they watch changes, with the cursor of their last ask.
-The cursor is the mirror's own write time (`synced_at`), read back with an overlap because a row is
-stamped before its transaction commits; the page drops alerts it has already shown.
-"""
+4.3): someone may be about to open a home nobody expects a visit at. Pages ask with the cursor of
+their last ask (the mirror's own `synced_at`, read back with an overlap)."""
 
 from __future__ import annotations
 
@@ -15,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q
 
-from dashboard import presentation
-from dashboard.listing import day_end, day_start
-from dashboard.scope import account_zone
+from dashboard.display.moments import SHORT_DATETIME, Moment, moment
+from dashboard.people.access import account_zone, day_end, day_start
 from integrations.rentengine import vocabulary
 from integrations.rentengine.models import Account, LeasingEvent, LockboxEvent, Showing
 
@@ -34,7 +29,7 @@ ALERT_FIELDS = ("id", "account_id", "lockbox__id", "lockbox__serial_number", "un
 EXPECTED = vocabulary.SHOWING_EVENT_TYPES - {"Showing Canceled", "Showing Desired"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CodeAlert:
     id: str
     account: str
@@ -45,7 +40,7 @@ class CodeAlert:
     created_for: str
     day: date
     day_label: str  # "today", or "on Tue, Nov 3"
-    when: presentation.Moment | None
+    when: Moment | None
 
 
 def cursor_next(now: datetime) -> datetime:
@@ -90,7 +85,7 @@ def code_alerts(accounts: list[Account], *, since: datetime, now: datetime, keep
                 created_for=event.created_for,
                 day=day,
                 day_label="today" if day == now.astimezone(zone).date() else f"on {day:%a, %b} {day.day}",
-                when=presentation.moment(event.created_at, zone, presentation.SHORT_DATETIME),
+                when=moment(event.created_at, zone, SHORT_DATETIME),
             )
         )
     return alerts

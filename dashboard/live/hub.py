@@ -1,13 +1,7 @@
-"""One listener per web process serves every open stream in it.
-
-With Redis (REDIS_URL set) the hub keeps one pub/sub subscription on `changes.channel()`, whatever the
-number of open pages; without Redis (embedded mode) it reads the counters of every scope an open
-stream watches, once per LIVE_POLL_SECONDS, in one query. If Redis goes away the hub polls the
-counters until it can subscribe again, so screens stay live through a Redis restart.
-
-Each stream gets a `Listener`: a queue of `{scope: version}` for the scopes it watches. The hub starts
-with the first listener of its event loop and stops with the last one.
-"""
+"""One listener per web process serves every open stream in it: with Redis, one pub/sub subscription
+on `mirror.channel()`; without it (or while Redis is away), a read of the counters of every scope
+an open stream watches, every LIVE_POLL_SECONDS. Each stream is a `Listener`: a queue of
+`{scope: version}` for the scopes it watches."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""Read the change versions a page starts from before its view reads any data.
-
-A page that read its data at version 7 must not tell the browser it shows version 8: a change
-committed between the view's queries and the template would then never be fetched. So the versions
-are read here, first thing, and `{% live_body %}` writes them into the page: on PostgreSQL in the
-accounts query that reads the person's accounts anyway, elsewhere with one small indexed query,
-only for full-page GETs of signed-in people (fragments, exports, the stream and static files skip
-it).
-"""
+"""The change versions a page starts from, read before its view reads any data: a page that read its
+data at version 7 must not claim version 8, or a change committed meanwhile would never be fetched.
+Full-page GETs of signed-in people only; `{% live_body %}` writes them into the page."""
 
 from __future__ import annotations
 
@@ -15,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.live.scopes import scopes_allowed
-from dashboard.scope import carried_versions, request_accounts
+from dashboard.people.access import request_accounts
 from integrations.rentengine.mirror import scope_versions
 
 SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "/login/", "/logout/")
@@ -24,7 +18,7 @@ SKIPPED_PREFIXES = ("/live/", "/static/", "/webhooks/", "/admin/", "/healthz", "
 def live_versions_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     def middleware(request: HttpRequest) -> HttpResponse:
         if _is_page_request(request):
-            request.live_versions = page_versions(request)  # type: ignore[attr-defined]
+            request.__dict__["live_versions"] = page_versions(request)
         return get_response(request)
 
     return middleware
@@ -39,12 +33,12 @@ def _is_page_request(request: HttpRequest) -> bool:
     return bool(user and user.is_authenticated)
 
 
+def versions_of_page(request: HttpRequest) -> dict[str, int]:
+    """The versions this page request started from: read by the middleware, else now (a page it skipped)."""
+    versions: dict[str, int] | None = request.__dict__.get("live_versions")
+    return versions if versions is not None else page_versions(request)
+
+
 def page_versions(request: HttpRequest) -> dict[str, int]:
-    """The version of every scope this person may watch, as of now: on PostgreSQL read in the same
-    query as the person's accounts (`scope.request_accounts`), elsewhere with a query of its own."""
-    accounts = request_accounts(request)
-    allowed = scopes_allowed(a.id for a in accounts)
-    carried = carried_versions(accounts)
-    if carried is None:
-        return scope_versions(allowed)
-    return {scope: carried.get(scope, 0) for scope in allowed}
+    """The version of every scope this person may watch, as of now."""
+    return scope_versions(scopes_allowed(a.id for a in request_accounts(request)))

@@ -1,16 +1,15 @@
-"""Which change scopes a person may watch: the mirror kinds of the accounts they may see, plus the
-operator scopes every signed-in person's screens show (/sync/, bulk-assignment progress).
-
-Scope strings are the ones `integrations.rentengine.mirror.changes` bumps: "<kind>:<account id>" and the
-plain global names.
-"""
+"""Which change scopes a person may watch: the screen scopes of the accounts they may see
+("<kind>:<account id>", the kinds `mirror.KIND_SCOPES` bumps) and the global ones every signed-in
+person's screens show (/sync/, bulk-assignment progress)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Kinds bumped per account (changes.KIND_SCOPES' values).
-ACCOUNT_KINDS = ("prospects", "units", "showings", "lockboxes", "team", "reference")
+from integrations.rentengine.mirror import KIND_SCOPES
+
+# Kinds bumped per account: every screen scope a change to a mirror table touches.
+ACCOUNT_KINDS = tuple(dict.fromkeys(scope for scopes in KIND_SCOPES.values() for scope in scopes))
 # Bumped without an account: they carry a version number and nothing about any account's data.
 GLOBAL_SCOPES = ("sync", "assignments")
 # A page watches a handful, plus one alerts scope per account: a bound, not a budget.

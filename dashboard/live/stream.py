@@ -1,16 +1,6 @@
-"""The event stream one page reads: a `hello` with the current versions of its scopes, then a
-`changed` notice whenever one of them moves, and a comment line as heartbeat when nothing else was
-sent for a while (proxies drop idle connections; browsers notice a dead one).
-
-    retry: 2000
-    event: hello
-    data: {"versions": {"prospects:6ecc…": 41, "sync": 7}}
-
-    event: changed
-    data: {"prospects:6ecc…": 42}
-
-    : keep-alive
-"""
+"""The event stream one page reads: `hello` with the current versions of its scopes, then `changed`
+whenever one of them moves (a burst of bumps is one notice), and a `: keep-alive` comment when
+nothing else was sent for a while, so proxies keep the connection and browsers notice a dead one."""
 
 from __future__ import annotations
 

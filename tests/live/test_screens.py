@@ -110,16 +110,16 @@ def test_the_versions_are_read_before_the_view_reads_any_data(
 ) -> None:
     """A bump landing while the view renders must not be swallowed: the page claims the version from
     before its queries, so the next hello or poll sees a newer one and refetches."""
-    from dashboard.views import prospects
+    from dashboard.lists.filters import ProspectFilter
 
-    real = prospects.prospects_filtered
+    real = ProspectFilter.filter_queryset
 
     def filtered_while_a_change_lands(*args, **kwargs):  # type: ignore[no-untyped-def]
         changes._bump_now([f"prospects:{MAPLE_ID}"])
         return real(*args, **kwargs)
 
     before = changes.scope_versions([f"prospects:{MAPLE_ID}"])[f"prospects:{MAPLE_ID}"]
-    monkeypatch.setattr(prospects, "prospects_filtered", filtered_while_a_change_lands)
+    monkeypatch.setattr(ProspectFilter, "filter_queryset", filtered_while_a_change_lands)
     html = ari_client.get("/prospects/").content.decode()
     assert page_versions(html)[f"prospects:{MAPLE_ID}"] == before
     assert changes.scope_versions([f"prospects:{MAPLE_ID}"])[f"prospects:{MAPLE_ID}"] == before + 1

@@ -26,7 +26,13 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_agent_usernames, demo_mirror_forget, demo_people_ensure
+from dashboard.people.demo_people import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    demo_agent_usernames,
+    demo_mirror_forget,
+    demo_people_ensure,
+)
 
 _PR_SET_PDEATHSIG = 1
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from dashboard import assignments
+from dashboard import bulk_assignment
 from dashboard.models import BulkAssignment
 from integrations.rentengine import mirror, outbox
 from integrations.rentengine.client import RentEngineClient
@@ -117,7 +117,7 @@ def phone_group(*, at_least: int, exclude_assigned_to: str) -> list[int]:
 
 
 def job_for(user: User, prospect_ids: list[int], user_ids: list[str], **options: Any) -> BulkAssignment:
-    return assignments.assignment_create(
+    return bulk_assignment.assignment_create(
         account=Account.objects.get(pk=MAPLE), by=user, prospect_ids=prospect_ids, user_ids=user_ids, **options
     )
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from dashboard import assignments
+from dashboard import bulk_assignment
 from integrations.rentengine import mirror, outbox
 from integrations.rentengine.models import LeasingEvent, OutboxAssignment, Prospect, ProspectAssignee
 from integrations.rentengine.outbox.send import HOLD_NAMESPACE
@@ -157,7 +157,7 @@ def test_a_refused_post_fails_with_the_reason_and_retry_failed_sends_it_again(fi
     assert states(job) == {"done": 2, "failed": 1}
     failed = OutboxAssignment.objects.get(job_id=job.pk, state=State.FAILED)
     assert "HTTP 400" in failed.reason
-    assert assignments.assignment_retry_failed(job, by=ari) == 1
+    assert bulk_assignment.assignment_retry_failed(job, by=ari) == 1
     drain(filled)
     assert states(job) == {"done": 3}
 
@@ -176,11 +176,11 @@ def test_when_rentengine_cant_tell_an_operator_marks_it_sent_or_sends_it_again(
     assert states(job) == {"unknown": 2}
     undecided = list(OutboxAssignment.objects.filter(job_id=job.pk).order_by("id"))
     assert all(r.needs_decision and "can't tell" in r.reason for r in undecided)
-    assert assignments.job_progress(job).status == "needs_decision"
+    assert bulk_assignment.job_progress(job).status == "needs_decision"
     filled.clear_faults()
     # The first really landed (the operator saw it in RentEngine); the second got a 500 before.
-    assert assignments.assignment_decide(job, undecided[0].pk, "sent", by=ari)
-    assert assignments.assignment_decide(job, undecided[1].pk, "resend", by=ari)
+    assert bulk_assignment.assignment_decide(job, undecided[0].pk, "sent", by=ari)
+    assert bulk_assignment.assignment_decide(job, undecided[1].pk, "resend", by=ari)
     drain(filled)
     assert states(job) == {"done": 2}
     assert duplicates(filled) == {}
@@ -204,7 +204,7 @@ def test_undo_puts_back_the_previous_assignees_and_leaves_prospects_reassigned_s
     with sim_client(filled) as client:
         for page in client.leasing_events(prospect_id=ids[0]):
             mirror.leasing_events_apply(page.records)
-    undo = assignments.assignment_undo(job, by=ari)
+    undo = bulk_assignment.assignment_undo(job, by=ari)
     rows = {r.prospect_id: r for r in OutboxAssignment.objects.filter(job_id=undo.pk)}
     assert rows[ids[0]].state == State.SKIPPED
     assert "reassigned since" in rows[ids[0]].reason
@@ -216,8 +216,8 @@ def test_undo_puts_back_the_previous_assignees_and_leaves_prospects_reassigned_s
     assert sim_assignees(filled)[ids[1]] == before
     assert mirror_assignees(ids[1]) == before
     assert sim_assignees(filled)[ids[0]] == {ARI_ID, BO_ID}
-    with pytest.raises(assignments.AssignmentRefused):
-        assignments.assignment_undo(job, by=ari)
+    with pytest.raises(bulk_assignment.AssignmentRefused):
+        bulk_assignment.assignment_undo(job, by=ari)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="in-flight rows are told apart by PostgreSQL advisory locks")

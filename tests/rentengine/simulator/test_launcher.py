@@ -10,8 +10,8 @@ import sys
 import httpx
 import pytest
 
-from dashboard.demo import DEMO_PASSWORD, demo_agent_usernames, demo_people_ensure
 from dashboard.models import TeamMember
+from dashboard.people.demo_people import DEMO_PASSWORD, demo_agent_usernames, demo_people_ensure
 from integrations.rentengine.models import Account
 from integrations.rentengine.simulator.lexicon import BIRCH_ACCOUNT_ID, MAPLE_ACCOUNT_ID, OWNER_USER_ID
 from tests.support.simulator import READY, ROOT, SimulatorHandle

@@ -1,0 +1,72 @@
+"""The frame around every screen: home, health, the screens still to come, the account switcher, and
+the two helpers every screen's views share (rendering in the account's time zone, the no-account page)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.people.access import SESSION_KEY, request_accounts
+from dashboard.reachability import broker_check, database_check
+
+# Screens whose issue has not landed yet: the page says what is coming.
+COMING: dict[str, tuple[str, str]] = {}
+
+
+def render_zoned(request: HttpRequest, template: str, context: dict[str, Any], zone: ZoneInfo) -> HttpResponse:
+    """Render with every date shown in `zone` (the account's), whatever the server's zone is."""
+    with timezone.override(zone):
+        return render(request, template, context)
+
+
+def no_account(request: HttpRequest, title: str) -> HttpResponse:
+    """A person with no account granted yet sees why the screen is empty and whom to ask."""
+    return render(request, "dashboard/no_account.html", {"title": title})
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("prospects")
+
+
+@require_GET
+def coming_soon(request: HttpRequest, screen: str) -> HttpResponse:
+    title, description = COMING[screen]
+    context = {"title": title, "description": description, "screen": screen}
+    return render(request, "dashboard/coming.html", context)
+
+
+@require_POST
+def account_switch(request: HttpRequest) -> HttpResponse:
+    """Remember which account the lists show; only an account this person may see is accepted."""
+    wanted = request.POST.get("account", "")
+    if any(str(a.id) == wanted for a in request_accounts(request)):
+        request.session[SESSION_KEY] = wanted
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    # Cursors and object ids belong to the old account: go back to the list, not the same page.
+    return redirect(target.split("?", 1)[0])
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    database_ok, database_detail = database_check()
+    broker_ok, broker_detail = broker_check()
+    healthy = database_ok and broker_ok
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": {"ok": database_ok, "detail": database_detail},
+        "broker": {"ok": broker_ok, "detail": broker_detail},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,100 @@
+"""The live-update endpoints: the page's event stream, the version check that replaces it where
+no stream can be served, and the lockbox-code alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from dashboard.live.alerts import code_alerts, cursor_next
+from dashboard.live.hub import db_call
+from dashboard.live.scopes import scopes_allowed, scopes_requested
+from dashboard.live.stream import notices
+from dashboard.models import accounts_for_user
+from dashboard.people.access import request_accounts
+from integrations.rentengine.mirror import scope_versions
+
+RETRY_MS = 2000  # the browser's pause before reconnecting a dropped stream
+
+
+def can_stream(request: HttpRequest) -> bool:
+    """Only an ASGI server can hold a stream open: under WSGI (runserver, pytest's live_server) an
+    endless async response is collected in full first and never reaches the browser."""
+    return settings.LIVE_STREAM and isinstance(request, ASGIRequest)
+
+
+@login_not_required  # answers 401 itself: a redirect to the login page means nothing to EventSource
+@never_cache
+@require_GET
+async def live_stream(request: HttpRequest) -> HttpResponseBase:
+    """One Server-Sent Events stream per page: `?s=<scope>&s=...` (only scopes of the accounts
+    this person may see are kept)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("Sign in again to get live updates.", status=401, content_type="text/plain")
+    if not can_stream(request):
+        return HttpResponse(status=204)  # the page polls /live/versions/ instead
+    account_ids = await db_call(lambda: [a.id for a in accounts_for_user(user)])
+    scopes = scopes_requested(request.GET.getlist("s"), scopes_allowed(account_ids))
+    response = StreamingHttpResponse(
+        notices(scopes, heartbeat=settings.LIVE_HEARTBEAT_SECONDS, retry_ms=RETRY_MS), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the events back
+    return response
+
+
+@login_not_required
+@never_cache
+@require_GET
+def live_versions(request: HttpRequest) -> JsonResponse:
+    """The current versions of `?s=` scopes, and whether this server can stream: what the page
+    polls when the stream answered 204, and asks once when a stream fails for good."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "signed out"}, status=401)
+    allowed = scopes_allowed(a.id for a in request_accounts(request))
+    scopes = scopes_requested(request.GET.getlist("s"), allowed)
+    return JsonResponse({"versions": scope_versions(scopes), "stream": can_stream(request)})
+
+
+@never_cache
+@require_GET
+def live_alerts(request: HttpRequest) -> HttpResponse:
+    """Alerts for codes generated on units with no showing that day, since the page's cursor."""
+    now = timezone.now()
+    since = _moment(request.GET.get("since")) or cursor_next(now)
+    keep = [k for k in request.GET.get("keep", "").split(",") if k][:20]
+    alerts = code_alerts(request_accounts(request), since=since, now=now, keep=_uuids(keep))
+    context = {"alerts": alerts, "cursor": cursor_next(now).isoformat()}
+    return render(request, "live/alerts.html", context)
+
+
+def _moment(raw: str | None) -> datetime | None:
+    try:
+        value = parse_datetime(raw or "")
+    except ValueError:
+        return None
+    if value is None or timezone.is_naive(value):
+        return None
+    return value
+
+
+def _uuids(values: list[str]) -> list[str]:
+    out = []
+    for value in values:
+        try:
+            out.append(str(uuid.UUID(value)))
+        except ValueError:
+            continue
+    return out

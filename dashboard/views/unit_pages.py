@@ -1,0 +1,261 @@
+"""Units: the list with status pills and filters, and the unit page (facts, fees, photos, showing
+method, prospects, showings, cached availability windows, the current lockbox and its timeline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Count, When
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from pydantic import ValidationError
+
+from dashboard.display import pills
+from dashboard.display.links import link, list_link
+from dashboard.display.moments import SHORT_DATETIME, moment
+from dashboard.display.row_models import UnitProspectRow, UnitRow
+from dashboard.display.timeline import by_day, lockbox_event_item, lockbox_event_user_ids, showing_item
+from dashboard.display.unit_reference import unit_reference, unit_reference_columns
+from dashboard.lists.filters import YES_NO, UnitFilter
+from dashboard.lists.list_page import list_page
+from dashboard.live.row_patches import RowsAsk, live_rows_context, new_count, rows_ask
+from dashboard.models import get_for_user_or_404
+from dashboard.people.access import account_zone, request_account
+from dashboard.people.names import assignee_user_ids, people_names, person_name, with_assignee_ids
+from dashboard.raw_sql import distinct_values
+from dashboard.views.frame import no_account, render_zoned
+from integrations.rentengine import vocabulary
+from integrations.rentengine.client import AvailabilityRecord
+from integrations.rentengine.models import Account, Lockbox, LockboxEvent, Prospect, Showing, Unit, UnitAvailability
+
+PAGE_SIZE = 50
+# What a row shows (and the sorts read), read as plain values: no model instances for 50 rows.
+UNIT_ROW_FIELDS = (
+    "id",
+    "status",
+    "address",
+    "city",
+    "state",
+    "bedrooms",
+    "bathrooms",
+    "rent",
+    "is_occupied",
+    "showing_method",
+    "source_updated_at",
+)
+
+
+@dataclass(frozen=True)
+class UnitExtras:
+    """What a units row shows beyond the unit itself: its lockbox and how many open prospects want it."""
+
+    lockboxes: dict[int, Lockbox]
+    open_prospects: dict[int, int]
+
+
+def unit_extras(account: Account, unit_ids: list[int]) -> UnitExtras:
+    """Two queries for a whole page of units (the list and its CSV export)."""
+    boxes = {
+        b.current_unit_id: b
+        for b in Lockbox.objects.alive()
+        .filter(account=account, current_unit_id__in=unit_ids)
+        .only("id", "serial_number", "current_unit_id")
+    }
+    open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
+    interest = dict(
+        Prospect.objects.alive()
+        .filter(account=account, unit_id__in=unit_ids, status_family__in=open_families)
+        .values_list("unit_id")
+        # COUNT(*), not COUNT(id): the (account, unit, family) index of live prospects then answers
+        # alone (migration 0009), without a heap row per prospect.
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return UnitExtras(lockboxes={k: v for k, v in boxes.items() if k is not None}, open_prospects=interest)
+
+
+def unit_row(unit: dict[str, Any], extras: UnitExtras, *, gone: bool = False) -> UnitRow:
+    """What the list shows of one unit (its UNIT_ROW_FIELDS)."""
+    unit_id = unit["id"]
+    box = extras.lockboxes.get(unit_id)
+    return UnitRow(
+        id=unit_id,
+        url=link("unit", unit_id),
+        address=unit["address"],
+        city=unit["city"],
+        state=unit["state"],
+        pill=pills.unit_status_pill(unit["status"]),
+        occupied=bool(unit["is_occupied"]),
+        bedrooms=unit["bedrooms"],
+        bathrooms=unit["bathrooms"],
+        rent=unit["rent"],
+        showing_method=unit["showing_method"],
+        lockbox_url=link("lockbox", box.id) if box else "",
+        lockbox_serial=box.serial_number if box else "",
+        open_prospects=extras.open_prospects.get(unit_id, 0),
+        open_prospects_url=f"{list_link('prospects')}?assignee=all&family=open&unit={unit_id}",
+        gone=gone,
+    )
+
+
+@require_GET
+def unit_list(request: HttpRequest) -> HttpResponse:
+    account = request_account(request)
+    if account is None:
+        return no_account(request, "Units")
+    filters = UnitFilter(request.GET, account=account)
+    ask = rows_ask(request, Unit)
+    if ask is not None:
+        return _live_rows(request, account, ask, filters)
+    listed = list_page(
+        request, account, filters, filters.qs.values(*UNIT_ROW_FIELDS), "units/list.html", title="Units", size=PAGE_SIZE
+    )
+    extras = unit_extras(account, [u["id"] for u in listed.page.rows])
+    context = listed.context | {"rows": [unit_row(u, extras) for u in listed.page.rows]}
+    if not listed.rows_only:
+        context |= {
+            "statuses": pills.UNIT_STATUSES,
+            "cities": distinct_values(Unit, "city", account_id=account.id),
+            "sorts": UnitFilter.sort_choices(),
+            "yes_no": list(YES_NO.items()),
+        }
+    return render_zoned(request, listed.template, context, account_zone(account))
+
+
+def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, filters: UnitFilter) -> HttpResponse:
+    """For an open list (live screens): its rows as they are now, deleted ones marked, and how many
+    new units match its filter."""
+    found = list(Unit.objects.filter(account=account, pk__in=ask.ids).values(*UNIT_ROW_FIELDS, "deleted_at"))
+    extras = unit_extras(account, [u["id"] for u in found])
+    rows = [unit_row(u, extras, gone=u["deleted_at"] is not None) for u in found]
+    new = new_count(ask, filters.qs, filters.sort, Unit.objects.filter(account=account))
+    return render_zoned(request, "units/list.html#live_rows", live_rows_context(request, ask, rows, new), account_zone(account))
+
+
+def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:
+    # The cached availability rides along (a reverse one-to-one), and so do the reference links
+    # (subqueries), saving a query each.
+    units = Unit.objects.alive().select_related("account", "availability").annotate(**unit_reference_columns())
+    return get_for_user_or_404(units, request.user, pk=unit_id)
+
+
+WINDOWS_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class WindowDay:
+    label: str
+    iso: str
+    slots: list[str]
+
+
+def _window_days(windows: list[Any], zone: ZoneInfo, now: datetime) -> tuple[list[WindowDay], int]:
+    """Upcoming windows grouped by local day, formatted once (a unit can offer hundreds)."""
+    upcoming = sorted((w for w in windows if w.start and (w.end or w.start) >= now), key=lambda w: w.start)
+    days: list[WindowDay] = []
+    for window in upcoming[:WINDOWS_SHOWN]:
+        start = window.start.astimezone(zone)
+        slot = start.strftime("%-I:%M %p") + (window.end.astimezone(zone).strftime("-%-I:%M %p") if window.end else "")
+        if window.showing_methods:
+            slot += f" ({', '.join(window.showing_methods)})"
+        if not days or days[-1].iso != start.date().isoformat():
+            days.append(WindowDay(start.strftime("%a, %b %-d"), start.date().isoformat(), []))
+        days[-1].slots.append(slot)
+    return days, max(0, len(upcoming) - WINDOWS_SHOWN)
+
+
+def availability_windows(availability: UnitAvailability | None, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The cached /showings/availability answer, read tolerantly; None when never fetched."""
+    if availability is None or availability.fetched_at is None:
+        return None
+    try:
+        record = AvailabilityRecord.model_validate(availability.data or {})
+    except ValidationError:
+        return {"error": "The cached availability could not be read.", "fetched_at": availability.fetched_at}
+    now = timezone.now()
+    available, more = _window_days(record.available_windows, zone, now)
+    preferred, _ = _window_days(record.preferred_windows, zone, now)
+    return {
+        "available": available,
+        "more": more,
+        "preferred": preferred,
+        "method": record.showing_method,
+        "fetched_at": moment(availability.fetched_at, zone, SHORT_DATETIME),
+        "error": availability.error,
+    }
+
+
+UNIT_PAGE_PROSPECTS = 25
+UNIT_PAGE_SHOWINGS = 20
+UNIT_PAGE_LOCKBOX_EVENTS = 50
+SHOWING_FORMAT = "%a, %b %-d · %-I:%M %p"
+
+
+@require_GET
+def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit = _get_unit_for_user(request, unit_id)
+    zone = account_zone(unit.account)
+    open_families = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
+    prospects = list(
+        with_assignee_ids(
+            Prospect.objects.alive()
+            .filter(account_id=unit.account_id, unit_id=unit.id)
+            .only("id", "name", "phone", "status", "status_family", "created_at", "next_follow_up")
+        )
+        # Open prospects first, newest first within each group.
+        .order_by(Case(When(status_family__in=open_families, then=0), default=1), "-created_at", "-id")[:UNIT_PAGE_PROSPECTS]
+    )
+    now = timezone.now()
+    showings = list(
+        Showing.objects.alive()
+        .filter(account_id=unit.account_id, unit_id=unit.id)
+        .defer("raw")
+        .order_by("-planned_at", "-id")[:UNIT_PAGE_SHOWINGS]
+    )
+    lockbox = Lockbox.objects.alive().filter(current_unit_id=unit.id).defer("raw").order_by("-installed_at").first()
+    events = list(
+        LockboxEvent.objects.alive()
+        .filter(unit_id=unit.id)
+        .defer("raw")
+        .order_by("-created_at", "-id")[:UNIT_PAGE_LOCKBOX_EVENTS]
+    )
+    availability: UnitAvailability | None = getattr(unit, "availability", None)
+    user_ids = {u for p in prospects for u in assignee_user_ids(p)} | lockbox_event_user_ids(events)
+    names = people_names(user_ids)
+    prospect_rows = [
+        UnitProspectRow(
+            id=p.id,
+            url=link("prospect", p.id),
+            name=p.name,
+            phone=p.phone,
+            pill=pills.prospect_status_pill(p.status, p.status_family),
+            assignee_names=tuple(person_name(names, u) for u in assignee_user_ids(p)),
+            created=moment(p.created_at, zone),
+        )
+        for p in prospects
+    ]
+    showing_items = [showing_item(s, zone, with_prospect=True, label_format=SHOWING_FORMAT) for s in showings]
+    lockbox_items = [lockbox_event_item(e, names, zone, links=[("Lockbox", link("lockbox", e.lockbox_id))]) for e in events]
+    context = {
+        "title": unit.address or f"Unit {unit.id}",
+        "unit": unit,
+        "account": unit.account,
+        "pill": pills.unit_status_pill(unit.status),
+        "prospects": prospect_rows,
+        "prospects_more": len(prospects) == UNIT_PAGE_PROSPECTS,
+        "upcoming": [item for item in showing_items if item.at >= now][::-1],
+        "past": [item for item in showing_items if item.at < now],
+        "lockbox": lockbox,
+        "lockbox_pill": pills.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, now) if lockbox else None,
+        "lockbox_days": by_day(lockbox_items, zone),
+        "lockbox_events_more": len(events) == UNIT_PAGE_LOCKBOX_EVENTS,
+        "availability": availability_windows(availability, zone),
+        "fees": unit.fees or [],
+        "photos": (unit.photos or [])[:12],
+        "reference": unit_reference(unit),
+    }
+    return render_zoned(request, "units/detail.html", context, zone)
