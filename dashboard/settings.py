@@ -344,6 +344,10 @@ RENTENGINE_SIMULATOR_PORT = env_int("RENTENGINE_SIMULATOR_PORT", 8765, minimum=1
 # Off: pages never open an event stream and poll the versions instead (e.g. behind a proxy that
 # buffers responses whatever X-Accel-Buffering says).
 LIVE_STREAM = env_bool("LIVE_STREAM", True)
+# Open live streams allowed per person (across web processes with Redis) and per web process; a page
+# refused a stream polls instead and says so.
+LIVE_STREAMS_PER_PERSON = env_int("LIVE_STREAMS_PER_PERSON", 8, minimum=1)
+LIVE_STREAMS_PER_PROCESS = env_int("LIVE_STREAMS_PER_PROCESS", 1000, minimum=1)
 # A comment line on an otherwise quiet stream, inside nginx's default 60 s proxy_read_timeout.
 LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
 # Without Redis, how often a web process reads the change counters for its open streams.

@@ -4,19 +4,26 @@ no stream can be served, and the lockbox-code alerts."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
+from importlib import import_module
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from dashboard.live import capacity
 from dashboard.live.alerts import code_alerts, cursor_next
 from dashboard.live.hub import db_call
 from dashboard.live.scopes import scopes_allowed, scopes_requested
@@ -39,20 +46,65 @@ def can_stream(request: HttpRequest) -> bool:
 @require_GET
 async def live_stream(request: HttpRequest) -> HttpResponseBase:
     """One Server-Sent Events stream per page: `?s=<scope>&s=...` (only scopes of the accounts
-    this person may see are kept)."""
-    user = await request.auser()
-    if not user.is_authenticated:
+    this person may see are kept).
+
+    Who is asking is read on a live-db thread that closes its connection at once: the request's own
+    connection, which Django would hold until the endless response ends, is never opened.
+    """
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    user_id, account_ids = await db_call(lambda: stream_person(session_key))
+    if user_id is None:
         return HttpResponse("Sign in again to get live updates.", status=401, content_type="text/plain")
     if not can_stream(request):
         return HttpResponse(status=204)  # the page polls /live/versions/ instead
-    account_ids = await db_call(lambda: [a.id for a in accounts_for_user(user)])
+    refused = await db_call(lambda: capacity.refusal(user_id))
+    if refused:
+        busy = HttpResponse(
+            f"No live stream: {refused}. This page checks for changes instead.", status=429, content_type="text/plain"
+        )
+        busy["Retry-After"] = "60"
+        return busy
     scopes = scopes_requested(request.GET.getlist("s"), scopes_allowed(account_ids))
-    response = StreamingHttpResponse(
-        notices(scopes, heartbeat=settings.LIVE_HEARTBEAT_SECONDS, retry_ms=RETRY_MS), content_type="text/event-stream"
-    )
+    place = capacity.place_take(user_id)
+
+    async def still_allowed() -> str:
+        await db_call(lambda: capacity.place_refresh(user_id, place))
+        now_id, now_accounts = await db_call(lambda: stream_person(session_key))
+        if now_id != user_id:
+            return "signed out"
+        if not set(scopes) <= scopes_allowed(now_accounts):
+            return "access changed"
+        return ""
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            async for text in notices(
+                scopes, heartbeat=settings.LIVE_HEARTBEAT_SECONDS, retry_ms=RETRY_MS, still_allowed=still_allowed
+            ):
+                yield text
+        finally:
+            capacity.place_release(user_id, place)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the events back
     return response
+
+
+def stream_person(session_key: str) -> tuple[int | None, list[Any]]:
+    """The signed-in person of this session and their account ids; (None, []) when there is none
+    (no session, an expired one, a changed password, an inactive person)."""
+    if not session_key:
+        return None, []
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    data = session.load()
+    raw_id = data.get(SESSION_KEY)
+    if raw_id is None:
+        return None, []
+    user = User.objects.filter(pk=raw_id, is_active=True).first()
+    if user is None or not constant_time_compare(data.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+        return None, []
+    return user.pk, [a.id for a in accounts_for_user(user)]
 
 
 @login_not_required
@@ -65,7 +117,8 @@ def live_versions(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "signed out"}, status=401)
     allowed = scopes_allowed(a.id for a in request_accounts(request))
     scopes = scopes_requested(request.GET.getlist("s"), allowed)
-    return JsonResponse({"versions": scope_versions(scopes), "stream": can_stream(request)})
+    refused = capacity.refusal(request.user.pk) if can_stream(request) else ""
+    return JsonResponse({"versions": scope_versions(scopes), "stream": can_stream(request) and not refused, "refused": refused})
 
 
 @never_cache

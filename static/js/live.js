@@ -61,7 +61,7 @@
 
   // --- the dot and "updated hh:mm" -------------------------------------------------------------
 
-  var LABELS = { connecting: "Connecting", live: "Live", reconnecting: "Reconnecting", offline: "Offline", paused: "Paused" };
+  var LABELS = { connecting: "Connecting", live: "Live", polling: "Checking", reconnecting: "Reconnecting", offline: "Offline", paused: "Paused" };
 
   function setState(next, title) {
     if (!indicator) return;
@@ -306,6 +306,13 @@
     es.addEventListener("changed", function (event) {
       apply(parseJSON(event.data));
     });
+    es.addEventListener("bye", function (event) {
+      // The server ended the stream for good: signed out, session expired, or access changed.
+      closeStream();
+      stopPolling();
+      var reason = (parseJSON(event.data) || {}).reason || "signed out";
+      setState("offline", "Live updates stopped (" + reason + "): reload the page");
+    });
     es.addEventListener("error", function () {
       if (es !== source) return;
       if (es.readyState === EventSource.CONNECTING) {
@@ -331,7 +338,12 @@
           retryTimer = setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5))));
         } else {
           mode = "poll";
-          setState("live");
+          if (data.refused) {
+            // Too many live tabs (or a full server): this page checks for changes instead, and says so.
+            setState("polling", "No live stream: " + data.refused + ". Checking for changes every " + Math.round(pollMs / 1000) + " s");
+          } else {
+            setState("live");
+          }
           startPolling();
         }
       })
@@ -360,7 +372,7 @@
     versionsFetch()
       .then(function (data) {
         if (!data) return;
-        setState("live");
+        if (!data.refused) setState("live");
         apply(data.versions);
       })
       .catch(function () { setState(navigator.onLine === false ? "offline" : "reconnecting"); });

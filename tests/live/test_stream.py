@@ -190,7 +190,7 @@ def test_under_wsgi_the_stream_answers_204_and_the_versions_say_to_poll(client: 
     assert client.get("/live/stream/", {"s": MAPLE_PROSPECTS}).status_code == 204
     changes.scopes_bump([MAPLE_PROSPECTS, BIRCH_PROSPECTS])
     answer = client.get("/live/versions/", {"s": [MAPLE_PROSPECTS, BIRCH_PROSPECTS, "assignments"]}).json()
-    assert answer == {"versions": {MAPLE_PROSPECTS: 1, "assignments": 0}, "stream": False}
+    assert answer == {"versions": {MAPLE_PROSPECTS: 1, "assignments": 0}, "stream": False, "refused": ""}
 
 
 def test_with_streaming_switched_off_asgi_answers_204_too(client: Client, ari: User, settings: LazySettings) -> None:
