@@ -30,6 +30,7 @@ def test_garbage_is_a_200_labelled_json_whose_bytes_are_not_json(sim: SimulatorH
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("application/json")
         assert len(answer.content) == 300
+        assert answer.content.startswith(b"\x1f\x8b\x08\x00"), "a gzip header: binary, NUL included"
         with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)):
             json.loads(answer.content)
     assert answers[0].content != answers[1].content, "fresh bytes each time"

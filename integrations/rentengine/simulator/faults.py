@@ -14,7 +14,7 @@ each with `probability`; `seconds` of lifetime), and what happens (`kind`):
 | `drop_after_commit` | handle the request, then close the connection without answering |
 | `html` | answer `status` (default 502) with an HTML error page, like a proxy in front of the API |
 | `truncate` | handle the request, then send only the first half of the body: `mode` "json" sends a complete HTTP response whose JSON is cut; "connection" promises the full Content-Length and closes early |
-| `garbage` | handle the request, then answer `status` (default 200) labelled `application/json` with `size` (default 256) random bytes that are not JSON (seeded; any byte value, NUL included), like a proxy that mangles or mislabels a body |
+| `garbage` | handle the request, then answer `status` (default 200) labelled `application/json` with `size` (default 256) random bytes that are not JSON: a gzip header, then seeded random bytes, like a compressed body whose `Content-Encoding` a proxy dropped (so there is always a NUL byte near the start) |
 | `reset` | reset the connection (a TCP RST: SO_LINGER 0, then close) without answering, before handling; the client reads "connection reset by peer" where `drop` gives it a clean close |
 
 Faults are checked after authentication and the rate limit, so a faulted request still counts
@@ -34,6 +34,7 @@ KINDS = ("status", "rate_limit", "slow", "delay_after_commit", "drop", "drop_aft
          "garbage", "reset")  # fmt: skip
 BEFORE = frozenset({"status", "rate_limit", "slow", "drop", "html", "reset"})  # act before the request is handled
 GARBAGE_MAX_BYTES = 1_000_000
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # magic, deflate, no flags, no time, no OS
 
 _ids = itertools.count(1)
 
@@ -134,9 +135,9 @@ class FaultBook:
         return None
 
     def garbage(self, size: int) -> bytes:
-        """`size` random bytes that no JSON parser accepts (a rare draw that parses is drawn again)."""
+        """`size` bytes that no JSON parser accepts: a gzip member's header, then random bytes."""
         while True:
-            body = self.rng.randbytes(size)
+            body = (GZIP_HEADER + self.rng.randbytes(max(0, size - len(GZIP_HEADER))))[:size]
             try:
                 json.loads(body)
             except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not text

@@ -1,0 +1,110 @@
+"""RentEngine (or something in front of it) answers a sync with an HTML error page, truncated JSON,
+garbage bytes, or resets the connection: the client retries, the pass fails with a reason an operator
+can act on, /sync/ shows it on that resource's row, the other resources are untouched, and once the
+answers are good again the next pass brings the mirror back to RentEngine's exact state.
+
+The fault lasts exactly as many requests as the client makes for one page (so the pass fails), and
+hits the third page of prospects (so two pages were already applied when it failed).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import DataError
+from django.test import Client
+from django.utils import timezone
+
+from integrations.rentengine.client import RentEngineClient
+from integrations.rentengine.models import Prospect, SyncRun, SyncState
+from integrations.rentengine.sync import resource_specs, resources_due, run_start, run_step
+from tests.rentengine.outbox.conftest import fast_limiter
+from tests.support.mirror import mirror_differences
+from tests.support.pages import page_text
+from tests.support.simulator import SimulatorHandle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ATTEMPTS = 5  # the client's tries per page: the fault outlasts them, so the pass fails
+
+# kind -> (fault spec, what the operator reads on /sync/)
+ANSWERS: dict[str, tuple[dict[str, Any], str]] = {
+    "html": ({"kind": "html", "status": 502}, "server error on GET /prospects (HTTP 502): <!DOCTYPE html>"),
+    "truncated_json": ({"kind": "truncate", "mode": "json"}, "answered HTTP 200 with a body that is not JSON"),
+    "garbage": ({"kind": "garbage", "size": 512}, "answered HTTP 200 with a body that is not JSON"),
+    "reset": ({"kind": "reset"}, "Connection reset by peer"),
+    "garbage_502": ({"kind": "garbage", "status": 502, "size": 512}, "server error on GET /prospects (HTTP 502)"),
+}
+
+
+def sync_pass(names: list[str]) -> dict[str, str]:
+    """One pass of each named resource, as the worker's steps would run it (in this process)."""
+    outcomes = {}
+    client = RentEngineClient(limiter=fast_limiter(), max_attempts=ATTEMPTS, backoff_base=0.05, backoff_cap=0.2)
+    with client:
+        for name in names:
+            run = run_start(name)
+            outcome = "more"
+            while outcome == "more":
+                outcome = run_step(name, run, client=client)
+            outcomes[name] = outcome
+    return outcomes
+
+
+NUL_IN_ERROR_BODY = (
+    "product bug: the client quotes a non-2xx body into the error message as it came "
+    "(ClientCore._status_error -> wire.error_text -> ClientCore._quote keeps NUL bytes), and "
+    "sync.runner._finish saves that message in SyncState.last_error, which PostgreSQL refuses "
+    "(DataError: text fields cannot contain NUL): run_step raises instead of failing the pass, the run "
+    "keeps its 90 s lease, and /sync/ never shows why"
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "html",
+        "truncated_json",
+        "garbage",
+        "reset",
+        # A 502 whose body is binary (a gzip header: NUL at byte 3).
+        pytest.param("garbage_502", marks=pytest.mark.xfail(strict=True, raises=DataError, reason=NUL_IN_ERROR_BODY)),
+    ],
+)
+def test_a_bad_answer_fails_the_pass_visibly_and_the_next_pass_recovers(
+    answer: str, sim: SimulatorHandle, manager: Client
+) -> None:
+    spec, reads = ANSWERS[answer]
+    sim.add_fault(path="/prospects", method="GET", skip=2, count=ATTEMPTS, **spec)
+
+    first = sync_pass(list(resource_specs()))
+
+    assert first.pop("prospects") == "failed"
+    assert set(first.values()) == {"done"}, f"one resource's bad answers stop no other: {first}"
+    assert sim.faults() == [], "the fault is spent: RentEngine answers well again"
+    faulted = [r for r in sim.requests(path="/prospects") if r["fault"]]
+    assert len(faulted) == ATTEMPTS, "each attempt met the fault: the client retried the page"
+    state = SyncState.objects.get(resource="prospects")
+    assert reads in state.last_error
+    assert Prospect.objects.alive().count() == 200, "the two pages before the fault were applied"
+    row = page_text(manager, "/sync/", fragment_id="sync-prospects")
+    assert "failed" in row
+    assert reads in row, f"/sync/ says what went wrong: {row}"
+    assert "ok" in page_text(manager, "/sync/", fragment_id="sync-units")
+
+    # Retried: the next scheduled pass (prospects are due a minute after the failed one started).
+    due = [name for name, _ in resources_due(timezone.now() + timedelta(seconds=61))]
+    assert "prospects" in due
+    second = sync_pass(due)
+
+    assert set(second.values()) == {"done"}, second
+    assert mirror_differences(sim) == {}
+    assert sim.posts() == [], "a sync never posts"
+    row = page_text(manager, "/sync/", fragment_id="sync-prospects")
+    assert "ok" in row
+    assert "failed" not in row
+    history = page_text(manager, "/sync/")
+    assert reads[:60] in history.partition("Recent runs")[2], "the failed pass stays in the history, with its reason"
+    assert SyncRun.objects.filter(resource="prospects", outcome="failed").count() == 1
