@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -21,12 +21,17 @@ from django.db import connection
 from django.test import Client
 
 from dashboard.celery import app as celery_app
+from integrations.rentengine.client import RentEngineClient
 from integrations.rentengine.limiter import get_limiter
 from integrations.rentengine.outbox.tasks import PARALLEL, QUEUED_KEY
+from integrations.rentengine.sync import resource_specs, run_start, run_step
 from integrations.rentengine.webhooks import tasks as webhook_tasks
+from tests.rentengine.outbox.conftest import fast_limiter
+from tests.support.pages import element, text_of
 from tests.support.simulator import SimulatorHandle, running_simulator
 
 ASSIGN = "Assign to User"
+ATTEMPTS = 5  # the client's tries per GET (its default): a fault that outlasts them fails the pass
 # Short enough that a dead worker's message comes back within a test; the settings' floor is 5 s.
 VISIBILITY_TIMEOUT = 10
 PGAPPNAME = "faults-worker"
@@ -103,3 +108,26 @@ def assign_posts(sim: SimulatorHandle) -> collections.Counter[int]:
             if event.get("event_type") == ASSIGN:
                 counts[int(event["prospect_id"])] += 1
     return counts
+
+
+def sync_pass(names: Iterable[str] | None = None, *, full: bool = False) -> dict[str, str]:
+    """One pass of each named resource (all by default), as a worker's steps would run it, in this
+    process and unpaced; returns each outcome ("done", "failed")."""
+    outcomes = {}
+    client = RentEngineClient(limiter=fast_limiter(), max_attempts=ATTEMPTS, backoff_base=0.05, backoff_cap=0.2)
+    with client:
+        for name in names or list(resource_specs()):
+            run = run_start(name, full=full)
+            outcome = "more"
+            while outcome == "more":
+                outcome = run_step(name, run, client=client)
+            outcomes[name] = outcome
+    return outcomes
+
+
+def sync_rows(client: Client) -> dict[str, str]:
+    """What /sync/ says about each resource: the text of its row in the table."""
+    response = client.get("/sync/")
+    assert response.status_code == 200
+    markup = response.content.decode()
+    return {name: text_of(element(markup, f"sync-{name}")) for name in resource_specs()}

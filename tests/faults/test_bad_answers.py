@@ -17,17 +17,15 @@ from django.db import DataError
 from django.test import Client
 from django.utils import timezone
 
-from integrations.rentengine.client import RentEngineClient
 from integrations.rentengine.models import Prospect, SyncRun, SyncState
-from integrations.rentengine.sync import resource_specs, resources_due, run_start, run_step
-from tests.rentengine.outbox.conftest import fast_limiter
+from integrations.rentengine.sync import resource_specs, resources_due
+from tests.faults.conftest import ATTEMPTS, sync_pass
 from tests.support.mirror import mirror_differences
 from tests.support.pages import page_text
 from tests.support.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ATTEMPTS = 5  # the client's tries per page: the fault outlasts them, so the pass fails
 
 # kind -> (fault spec, what the operator reads on /sync/)
 ANSWERS: dict[str, tuple[dict[str, Any], str]] = {
@@ -37,20 +35,6 @@ ANSWERS: dict[str, tuple[dict[str, Any], str]] = {
     "reset": ({"kind": "reset"}, "Connection reset by peer"),
     "garbage_502": ({"kind": "garbage", "status": 502, "size": 512}, "server error on GET /prospects (HTTP 502)"),
 }
-
-
-def sync_pass(names: list[str]) -> dict[str, str]:
-    """One pass of each named resource, as the worker's steps would run it (in this process)."""
-    outcomes = {}
-    client = RentEngineClient(limiter=fast_limiter(), max_attempts=ATTEMPTS, backoff_base=0.05, backoff_cap=0.2)
-    with client:
-        for name in names:
-            run = run_start(name)
-            outcome = "more"
-            while outcome == "more":
-                outcome = run_step(name, run, client=client)
-            outcomes[name] = outcome
-    return outcomes
 
 
 NUL_IN_ERROR_BODY = (

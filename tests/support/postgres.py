@@ -8,6 +8,8 @@ Tag the victims' connections with `PGAPPNAME` (libpq reads it, so a worker start
     with terminating("faults-worker", every=(0.2, 0.8)) as killer:
         ...                                             # ended again and again, in a thread
     killer.terminated                                   # how many connections it ended
+    with refusing_connections():                        # as during a restart or a failover:
+        backends_terminate("faults-worker")             # ended, and no new connection accepted
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import psycopg
 from django.db import connection, connections
+from psycopg import sql
 
 TERMINATE = (
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -87,3 +91,25 @@ def terminating(application_name: str, *, every: tuple[float, float] = (0.2, 0.8
         yield killer
     finally:
         killer.stop()
+
+
+@contextlib.contextmanager
+def refusing_connections() -> Iterator[None]:
+    """New connections to the test database are refused meanwhile ("database ... is not currently
+    accepting connections"), as while PostgreSQL restarts or fails over; open ones live on. This
+    test's own connection must already be open, and is the only one it may use meanwhile."""
+    settings = connection.settings_dict
+    connection.ensure_connection()
+    admin = psycopg.connect(
+        dbname="postgres", user=settings["USER"], password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, autocommit=True,
+    )  # fmt: skip
+    name = sql.Identifier(settings["NAME"])
+    try:
+        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+        try:
+            yield
+        finally:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+    finally:
+        admin.close()

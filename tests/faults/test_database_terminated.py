@@ -1,0 +1,154 @@
+"""PostgreSQL ends a real worker's connections (`pg_terminate_backend`: an administrator, a failover,
+a pooler restarting) again and again while it syncs, and while it applies webhook deliveries:
+nothing is lost, the mirror ends equal to RentEngine, and /sync/ says what happened.
+
+Only the worker's connections are ended (it runs with PGAPPNAME=faults-worker); beat, the receiver
+and this test keep theirs.
+
+Mid sync, a connection is ended while the worker waits for one of RentEngine's pages: the page's
+write then fails inside the pass, which fails with the reason. (Ended at any moment, a step can also
+lose its connection before or after its page loop; that strands the run for its lease:
+`test_a_step_that_cannot_record_its_failure_does_not_strand_the_resource` shows it.)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from integrations.rentengine.models import SyncRun, SyncState
+from integrations.rentengine.sync import resource_specs, sync_start_now
+from tests.faults.conftest import PGAPPNAME, eventually, sync_rows, worker_env
+from tests.support.mirror import mirror_differences
+from tests.support.pages import page_text
+from tests.support.postgres import backends_terminate, refusing_connections
+from tests.support.simulator import SimulatorHandle
+from tests.support.worker import beat_start, worker_start, worker_stop
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# Every resource is due again a few seconds after its last pass began (a failed one included), so
+# recovery is a matter of seconds; availability asks once per unit, so it keeps its hour.
+QUICK = ",".join(f"{name}={3600 if name == 'availability' else 3}" for name in resource_specs())
+CONNECTION_GONE = ("terminating connection", "server closed the connection", "connection is closed")
+ENDINGS = 6
+STEP_OVER = re.compile(r"Task rentengine\.sync_step\[[^]]+\] (succeeded|raised|retry)")
+
+
+def sync_env(sim: SimulatorHandle, **extra: str) -> dict[str, str]:
+    return worker_env(sim, RENTENGINE_SYNC_TICK_SECONDS="1", RENTENGINE_SYNC_INTERVALS=QUICK,
+                      RENTENGINE_OUTBOX_TICK_SECONDS="100000", RENTENGINE_WEBHOOK_SWEEP_EVERY_SECONDS="100000", **extra)  # fmt: skip
+
+
+def in_flight_get(sim: SimulatorHandle, since: int, *, young: float = 0.15) -> dict[str, Any] | None:
+    """A GET RentEngine is still answering, that arrived less than `young` s ago."""
+    for request in reversed(sim.requests(since=since, method="GET")):
+        if request["duration_ms"] is None and time.time() - request["at"] < young:
+            return request
+    return None
+
+
+def settled(since: Any) -> bool:
+    """every resource has finished a pass since the faults stopped, the last one ok, and none runs"""
+    states = list(SyncState.objects.all())
+    return len(states) == len(resource_specs()) and all(
+        s.last_outcome == "ok" and s.run_id is None and s.last_finished_at and s.last_finished_at > since for s in states
+    )
+
+
+def test_connections_ended_mid_sync_fail_the_pass_visibly_and_the_next_pass_recovers(
+    real_parts: None, sim: SimulatorHandle, manager: Client, tmp_path: Path
+) -> None:
+    slow = sim.add_fault("slow", method="GET", seconds=0.4)  # every page takes a moment: a window to aim at
+    env = sync_env(sim)
+    beat = beat_start(tmp_path, log_path=tmp_path / "beat.log", **env)
+    worker = worker_start(log_path=tmp_path / "worker.log", **env)  # one process: the GET in flight is its own
+    try:
+        ended, seen, said = 0, 0, []
+        deadline = time.monotonic() + 120
+        while ended < ENDINGS:
+            assert time.monotonic() < deadline, f"only {ended} connections ended mid-page in 120 s"
+            request = in_flight_get(sim, seen)
+            if request is None:
+                time.sleep(0.03)
+                continue
+            seen = request["seq"]
+            failed_before = SyncRun.objects.filter(outcome="failed").count()
+            if not backends_terminate(PGAPPNAME):
+                continue
+            ended += 1
+            # The page's write fails when RentEngine's answer arrives: the pass fails, and says why.
+            run = eventually(
+                lambda before=failed_before: SyncRun.objects.filter(outcome="failed").order_by("id")[before:].first(),
+                timeout=30, interval=0.1, what="the pass whose connection was ended fails",
+            )  # fmt: skip
+            said.append((run.resource, run.error, page_text(manager, "/sync/")))  # what an operator sees then
+        sim.remove_fault(slow["id"])
+        faults_over = timezone.now()
+        eventually(lambda: settled(faults_over), timeout=60, interval=0.5)
+        eventually(lambda: not mirror_differences(sim), timeout=30, what="the mirror equals RentEngine")
+    finally:
+        worker_stop(beat)
+        worker_stop(worker)
+    failures = list(SyncRun.objects.filter(outcome="failed").values_list("resource", "error"))
+    assert len(failures) >= ENDINGS, "each ended connection failed a pass"
+    for resource, error in failures:
+        assert any(sign in error for sign in CONNECTION_GONE), f"{resource} failed for another reason: {error}"
+    for resource, error, page in said:
+        assert " ".join(error.split())[:60] in page, f"/sync/ did not say why {resource} failed: {page}"
+    rows = sync_rows(manager)
+    assert {name: text for name, text in rows.items() if "ok" not in text or "failed" in text} == {}, "every resource is ok again"
+    assert mirror_differences(sim) == {}
+    assert sim.posts() == []
+    print(f"{ended} connections ended mid-page; {len(failures)} passes failed: {sorted({r for r, _ in failures})}")
+
+
+STRANDED = (
+    "product bug: integrations/rentengine/sync/tasks.py sync_step has no retry on DatabaseError (outbox_drain and "
+    "webhooks_apply have autoretry_for=(DatabaseError,)), and runner.run_step only turns errors inside its page loop into "
+    "a recorded failure: when recording the failure (runner._finish) or the step's first query (tasks.py: "
+    "SyncState...first(), runner.state_for, the quarantine retry) meets a dead database connection, the exception leaves "
+    "the task, Celery acks it, nothing continues the run, and the resource keeps its run_id and 90 s lease (runner.LEASE): "
+    "/sync/ shows it 'running' with no error, then 'stalled', and no pass starts before the lease runs out"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=STRANDED)
+def test_a_step_that_cannot_record_its_failure_does_not_strand_the_resource(
+    real_parts: None, sim: SimulatorHandle, manager: Client, tmp_path: Path
+) -> None:
+    """PostgreSQL restarts while a step waits for RentEngine: its connection is ended and for a
+    moment no new one is accepted, so the step can neither write its page nor record its failure.
+    Once PostgreSQL is back, the resource should have a pass finished within seconds (the next
+    tick), and /sync/ should never show it as running with nobody working on it."""
+    sim.add_fault("slow", method="GET", path="/units", seconds=2, count=1)
+    env = sync_env(sim)
+    log = tmp_path / "worker.log"
+    beat = beat_start(tmp_path, log_path=tmp_path / "beat.log", **env)
+    worker = worker_start(log_path=log, **env)
+    try:
+        assert sync_start_now("units", full=True)
+        request = eventually(lambda: in_flight_get(sim, 0, young=1.5), timeout=60, interval=0.05, what="the slow page")
+        with refusing_connections():
+            assert backends_terminate(PGAPPNAME) >= 1
+            # Until the step is over, whatever it made of it (the warning comes before it tries to record).
+            eventually(lambda: STEP_OVER.search(log.read_text().partition("sync of units failed")[2]), timeout=30,
+                       what="the step finds its connection gone and ends")  # fmt: skip
+        back = timezone.now()
+        assert any(r["seq"] == request["seq"] for r in sim.requests(path="/units"))
+
+        def units_finished() -> bool:
+            """a pass of units finished after PostgreSQL came back"""
+            state = SyncState.objects.get(resource="units")
+            return bool(state.run_id is None and state.last_finished_at and state.last_finished_at > back)
+
+        eventually(units_finished, timeout=20, what=f"units: {sync_rows(manager)['units']}")
+    finally:
+        worker_stop(beat)
+        worker_stop(worker)
