@@ -23,6 +23,7 @@ from django.test import Client
 from dashboard.celery import app as celery_app
 from integrations.rentengine.client import RentEngineClient
 from integrations.rentengine.limiter import get_limiter
+from integrations.rentengine.models import SyncState
 from integrations.rentengine.outbox.tasks import PARALLEL, QUEUED_KEY
 from integrations.rentengine.sync import resource_specs, run_start, run_step
 from integrations.rentengine.webhooks import tasks as webhook_tasks
@@ -87,15 +88,17 @@ def worker_env(sim: SimulatorHandle, **extra: str) -> dict[str, str]:
     return env
 
 
-def eventually[T](check: Callable[[], T], *, timeout: float, interval: float = 0.25, what: str = "") -> T:
-    """Poll until `check()` is truthy and return it; fail with `what` (and the last value) after `timeout` s."""
+def eventually[T](check: Callable[[], T], *, timeout: float, interval: float = 0.25, what: str | Callable[[], str] = "") -> T:
+    """Poll until `check()` is truthy and return it; after `timeout` s fail with `what` (a callable is
+    asked then, for the state at that moment) and the last value."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what or check.__doc__ or check} (last: {value!r})")
+            said = what() if callable(what) else what
+            raise AssertionError(f"not within {timeout:g} s: {said or check.__doc__ or check} (last: {value!r})")
         time.sleep(interval)
 
 
@@ -131,3 +134,18 @@ def sync_rows(client: Client) -> dict[str, str]:
     assert response.status_code == 200
     markup = response.content.decode()
     return {name: text_of(element(markup, f"sync-{name}")) for name in resource_specs()}
+
+
+def synced_since(moment: Any, *, hourly: Iterable[str] = ("availability",)) -> bool:
+    """every resource's last pass was ok, and (but for `hourly` ones, not due again so soon) one
+    finished after `moment`"""
+    states = list(SyncState.objects.all())
+    return len(states) == len(resource_specs()) and all(
+        s.last_outcome == "ok" and (s.resource in hourly or (s.last_success_at is not None and s.last_success_at > moment))
+        for s in states
+    )
+
+
+def no_sync_running() -> bool:
+    """no resource has a run in progress (call with beat stopped: nothing starts a new one)"""
+    return not SyncState.objects.exclude(run_id=None).exists()

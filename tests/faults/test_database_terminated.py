@@ -25,7 +25,15 @@ from django.utils import timezone
 
 from integrations.rentengine.models import SyncRun, SyncState, WebhookDelivery
 from integrations.rentengine.sync import resource_specs, sync_start_now
-from tests.faults.conftest import PGAPPNAME, eventually, sync_pass, sync_rows, worker_env
+from tests.faults.conftest import (
+    PGAPPNAME,
+    eventually,
+    no_sync_running,
+    sync_pass,
+    sync_rows,
+    synced_since,
+    worker_env,
+)
 from tests.support.mirror import mirror_differences
 from tests.support.pages import page_text
 from tests.support.postgres import backends_terminate, refusing_connections, terminating
@@ -54,14 +62,6 @@ def in_flight_get(sim: SimulatorHandle, since: int, *, young: float = 0.15) -> d
         if request["duration_ms"] is None and time.time() - request["at"] < young:
             return request
     return None
-
-
-def settled(since: Any) -> bool:
-    """every resource has finished a pass since the faults stopped, the last one ok, and none runs"""
-    states = list(SyncState.objects.all())
-    return len(states) == len(resource_specs()) and all(
-        s.last_outcome == "ok" and s.run_id is None and s.last_finished_at and s.last_finished_at > since for s in states
-    )
 
 
 def test_connections_ended_mid_sync_fail_the_pass_visibly_and_the_next_pass_recovers(
@@ -93,7 +93,14 @@ def test_connections_ended_mid_sync_fail_the_pass_visibly_and_the_next_pass_reco
             said.append((run.resource, run.error, page_text(manager, "/sync/")))  # what an operator sees then
         sim.remove_fault(slow["id"])
         faults_over = timezone.now()
-        eventually(lambda: settled(faults_over), timeout=60, interval=0.5)
+        eventually(
+            lambda: synced_since(faults_over),
+            timeout=60,
+            interval=0.5,
+            what=lambda: f"every resource synced: {sync_rows(manager)}",
+        )
+        worker_stop(beat)  # no new pass: the ones running end, and /sync/ shows each resource's last pass
+        eventually(no_sync_running, timeout=60, interval=0.5, what=lambda: f"the last passes end: {sync_rows(manager)}")
         eventually(lambda: not mirror_differences(sim), timeout=30, what="the mirror equals RentEngine")
     finally:
         worker_stop(beat)
@@ -150,7 +157,7 @@ def test_a_step_that_cannot_record_its_failure_does_not_strand_the_resource(
             state = SyncState.objects.get(resource="units")
             return bool(state.run_id is None and state.last_finished_at and state.last_finished_at > back)
 
-        eventually(units_finished, timeout=20, what=f"units: {sync_rows(manager)['units']}")
+        eventually(units_finished, timeout=20, what=lambda: f"units: {sync_rows(manager)['units']}")
     finally:
         worker_stop(beat)
         worker_stop(worker)
@@ -185,9 +192,9 @@ def test_connections_ended_again_and_again_while_deliveries_are_applied(
             sim.wait_for_webhooks(timeout=60)
             sent = sim.webhook_stats(recent=ATTEMPTS_KEPT)
             eventually(lambda: not WebhookDelivery.objects.exclude(status="applied").exists(), timeout=90, interval=0.5,
-                       what=f"every delivery applied: {webhook_states()}")  # fmt: skip
+                       what=lambda: f"every delivery applied: {webhook_states()}")  # fmt: skip
             eventually(lambda: not mirror_differences(sim, *WEBHOOK_TABLES), timeout=30,
-                       what=f"the mirror equals RentEngine: {mirror_differences(sim, *WEBHOOK_TABLES)}")  # fmt: skip
+                       what=lambda: f"the mirror equals RentEngine: {mirror_differences(sim, *WEBHOOK_TABLES)}")  # fmt: skip
         finally:
             sim.configure_webhooks(url=None)
             worker_stop(beat)

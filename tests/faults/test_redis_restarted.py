@@ -81,7 +81,7 @@ def test_redis_crashing_mid_job_loses_nothing_and_posts_nothing_twice(
                 """every row terminal, none unknown left to reconcile"""
                 return not OutboxAssignment.objects.filter(job_id=job.pk, state__in=list(OutboxAssignment.PENDING)).exists()
 
-            eventually(finished, timeout=90, interval=0.5, what=f"the job finishes: {states(job)}")
+            eventually(finished, timeout=90, interval=0.5, what=lambda: f"the job finishes: {states(job)}")
             recovered = time.monotonic() - restarted
         finally:
             worker_stop(beat)
