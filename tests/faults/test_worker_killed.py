@@ -46,7 +46,7 @@ from tests.support.worker import beat_start, worker_start, worker_stop
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 PROSPECTS = 100
-AIMED = ("rentengine.sync_step", "rentengine.outbox_drain")
+AIMED = ("rentengine.outbox_drain", "rentengine.sync_step")  # drains first: the job ends, the syncs go on
 KILLS_EACH = 3  # pool processes killed mid-task, per kind of task
 WHOLE_WORKER_EVERY = 3  # every 3rd kill takes the whole worker (its tasks wait out the visibility timeout)
 QUICK = ",".join(f"{name}={3600 if name == 'availability' else 3}" for name in resource_specs())
