@@ -129,9 +129,10 @@ class SimulatorHandle:
 
     def add_fault(self, kind: str, **spec: Any) -> dict[str, Any]:
         """Add a fault; returns it (with its `id`). kind: status, rate_limit, slow, delay_after_commit,
-        drop, drop_after_commit, html, truncate. Scope: path="/units" (or "/units*"), method="POST";
-        count=N, probability=p, skip=N, duration=seconds. Effect: status=503, retry_after=3, seconds=2.5,
-        mode="json"|"connection". Example: add_fault("delay_after_commit", method="POST",
+        drop, drop_after_commit, html, truncate, garbage (a 200 of random non-JSON bytes), reset (a TCP
+        RST). Scope: path="/units" (or "/units*"), method="POST"; count=N, probability=p, skip=N,
+        duration=seconds. Effect: status=503, retry_after=3, seconds=2.5, mode="json"|"connection",
+        size=bytes (garbage). Example: add_fault("delay_after_commit", method="POST",
         path="/leasing_events", seconds=3, count=1)."""
         return self.control("POST", "/faults", json={"kind": kind, **spec})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
@@ -41,7 +43,8 @@ def subprocess_environment(**extra: str) -> dict[str, str]:
 def worker_start(
     *, concurrency: int = 1, pool: str = "solo", queues: str | None = None, log_path: Path | None = None, **env: str
 ) -> subprocess.Popen[bytes]:
-    """Start `celery worker` as its own process (group) and wait until it answers a ping."""
+    """Start `celery worker` as its own process (group) and wait until it answers a ping (through
+    its own broker: a REDIS_URL in `env` other than this run's is pinged there)."""
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     argv = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "-P", pool, "-c", str(concurrency), "-l", "info",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name]  # fmt: skip
@@ -52,13 +55,19 @@ def worker_start(
         argv, cwd=ROOT, env=subprocess_environment(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     process.log = log  # type: ignore[attr-defined]
+    broker = env.get("REDIS_URL")
     try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(destination=[name], timeout=0.5):
-            if process.poll() is not None:
-                raise RuntimeError(f"celery worker exited with {process.returncode}; log: {log_path}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("celery worker did not answer a ping within 60 s")
+        with contextlib.ExitStack() as stack:
+            pinger = celery_app
+            if broker and broker != settings.REDIS_URL:
+                # The control mailbox publishes through its app's producer pool: an app on that broker.
+                pinger = stack.enter_context(contextlib.closing(Celery("ping", broker=broker, set_as_current=False)))
+            deadline = time.monotonic() + 60
+            while not pinger.control.ping(destination=[name], timeout=0.5):
+                if process.poll() is not None:
+                    raise RuntimeError(f"celery worker exited with {process.returncode}; log: {log_path}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("celery worker did not answer a ping within 60 s")
     except BaseException:
         worker_stop(process)
         raise

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 import sys
 import time
 import traceback
@@ -182,8 +184,8 @@ class Simulator:
             if fault is not None and fault.kind in BEFORE:
                 if fault.kind == "slow":
                     await asyncio.sleep(fault.seconds)
-                elif fault.kind == "drop":
-                    await _drop(send)
+                elif fault.kind in ("drop", "reset"):
+                    await _drop(send, reset=fault.kind == "reset")
                     entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
                     return
                 else:
@@ -199,6 +201,9 @@ class Simulator:
             await _drop(send)
         elif fault is not None and fault.kind == "truncate":
             await _send_truncated(send, response, limit_header, fault.mode)
+        elif fault is not None and fault.kind == "garbage":
+            entry["status"] = fault.status or 200
+            await _send(send, Response(entry["status"], self.faults.garbage(fault.size), JSON), limit_header)
         else:
             await _send(send, response, limit_header)
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
@@ -289,12 +294,18 @@ async def _send_truncated(send: Send, response: Response, extra: list[tuple[str,
     await send({"type": "http.response.body", "body": cut, "more_body": True})
 
 
-async def _drop(send: Send) -> None:
+async def _drop(send: Send, *, reset: bool = False) -> None:
     """Close the connection without a byte of response. ASGI has no word for this, so reach the
-    transport through uvicorn's response cycle (the `send` bound method's owner)."""
+    transport through uvicorn's response cycle (the `send` bound method's owner). With `reset`, the
+    close is abortive (SO_LINGER on, 0 s): the kernel sends an RST instead of a FIN."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is None:
         raise ConnectionAbortedError("cannot drop the connection under this server")
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            raise ConnectionAbortedError("cannot reset the connection under this server")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
     await asyncio.sleep(0)  # let the protocol see the connection is gone before the app returns
 

@@ -14,6 +14,8 @@ each with `probability`; `seconds` of lifetime), and what happens (`kind`):
 | `drop_after_commit` | handle the request, then close the connection without answering |
 | `html` | answer `status` (default 502) with an HTML error page, like a proxy in front of the API |
 | `truncate` | handle the request, then send only the first half of the body: `mode` "json" sends a complete HTTP response whose JSON is cut; "connection" promises the full Content-Length and closes early |
+| `garbage` | handle the request, then answer `status` (default 200) labelled `application/json` with `size` (default 256) random bytes that are not JSON: a gzip header, then seeded random bytes, like a compressed body whose `Content-Encoding` a proxy dropped (so there is always a NUL byte near the start) |
+| `reset` | reset the connection (a TCP RST: SO_LINGER 0, then close) without answering, before handling; the client reads "connection reset by peer" where `drop` gives it a clean close |
 
 Faults are checked after authentication and the rate limit, so a faulted request still counts
 against the token's window. The dice are seeded, so a run is repeatable.
@@ -22,13 +24,17 @@ against the token's window. The dice are seeded, so a run is repeatable.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("status", "rate_limit", "slow", "delay_after_commit", "drop", "drop_after_commit", "html", "truncate")
-BEFORE = frozenset({"status", "rate_limit", "slow", "drop", "html"})  # act before the request is handled
+KINDS = ("status", "rate_limit", "slow", "delay_after_commit", "drop", "drop_after_commit", "html", "truncate",
+         "garbage", "reset")  # fmt: skip
+BEFORE = frozenset({"status", "rate_limit", "slow", "drop", "html", "reset"})  # act before the request is handled
+GARBAGE_MAX_BYTES = 1_000_000
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # magic, deflate, no flags, no time, no OS
 
 _ids = itertools.count(1)
 
@@ -45,6 +51,7 @@ class Fault:
     retry_after: int = 1
     seconds: float = 1.0
     mode: str = "json"
+    size: int = 256
     expires_at: float | None = None
     id: str = field(default_factory=lambda: f"fault-{next(_ids)}")
     matched: int = 0
@@ -58,7 +65,8 @@ def fault_from(spec: dict[str, Any]) -> Fault:
     kind = spec.get("kind")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    allowed = {"kind", "path", "method", "count", "probability", "skip", "status", "retry_after", "seconds", "mode", "duration"}
+    allowed = {"kind", "path", "method", "count", "probability", "skip", "status", "retry_after", "seconds", "mode", "size",
+               "duration"}  # fmt: skip
     unknown = set(spec) - allowed
     if unknown:
         raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -73,6 +81,7 @@ def fault_from(spec: dict[str, Any]) -> Fault:
         retry_after=int(spec.get("retry_after") or 1),
         seconds=float(spec["seconds"]) if spec.get("seconds") is not None else 1.0,
         mode=spec.get("mode") or "json",
+        size=int(spec["size"]) if spec.get("size") is not None else 256,
     )
     if fault.kind == "rate_limit":
         fault.status = 429
@@ -80,6 +89,8 @@ def fault_from(spec: dict[str, Any]) -> Fault:
         fault.expires_at = time.monotonic() + float(spec["duration"])
     if fault.mode not in ("json", "connection"):
         raise ValueError("mode must be json or connection")
+    if not 1 <= fault.size <= GARBAGE_MAX_BYTES:
+        raise ValueError(f"size must be between 1 and {GARBAGE_MAX_BYTES}")
     return fault
 
 
@@ -122,6 +133,15 @@ class FaultBook:
             fault.applied += 1
             return fault
         return None
+
+    def garbage(self, size: int) -> bytes:
+        """`size` bytes that no JSON parser accepts: a gzip member's header, then random bytes."""
+        while True:
+            body = (GZIP_HEADER + self.rng.randbytes(max(0, size - len(GZIP_HEADER))))[:size]
+            try:
+                json.loads(body)
+            except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not text
+                return body
 
 
 def _path_matches(pattern: str, path: str) -> bool:
