@@ -5,8 +5,8 @@ answers are good again the next pass brings the mirror back to RentEngine's exac
 
 The fault lasts exactly as many requests as the client makes for one page (so the pass fails), and
 hits the third page of prospects (so two pages were already applied when it failed). A binary body
-on an error status (a NUL byte in the quoted error) breaks the recording of the failure, in a sync and
-in a bulk job's post: both are xfail until the product cleans quoted bodies.
+on an error status (a NUL byte in the quoted error) is recorded too, in a sync and in a bulk job's post:
+errors quote only printable text.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import DataError, connection
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -43,13 +43,6 @@ ANSWERS: dict[str, tuple[dict[str, Any], str]] = {
 
 
 ON_POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL is what refuses NUL in text")
-NUL_IN_ERROR_BODY = (
-    "product bug: the client quotes a non-2xx body into the error message as it came "
-    "(ClientCore._status_error -> wire.error_text -> ClientCore._quote keeps NUL bytes), and "
-    "sync.runner._finish saves that message in SyncState.last_error, which PostgreSQL refuses "
-    "(DataError: text fields cannot contain NUL): run_step raises instead of failing the pass, the run "
-    "keeps its 90 s lease, and /sync/ never shows why"
-)
 
 
 @pytest.mark.parametrize(
@@ -60,9 +53,7 @@ NUL_IN_ERROR_BODY = (
         "garbage",
         "reset",
         # A 502 whose body is binary (a gzip header: NUL at byte 3).
-        pytest.param(
-            "garbage_502", marks=[ON_POSTGRES, pytest.mark.xfail(strict=True, raises=DataError, reason=NUL_IN_ERROR_BODY)]
-        ),
+        pytest.param("garbage_502", marks=[ON_POSTGRES]),
     ],
 )
 def test_a_bad_answer_fails_the_pass_visibly_and_the_next_pass_recovers(
@@ -103,14 +94,6 @@ def test_a_bad_answer_fails_the_pass_visibly_and_the_next_pass_recovers(
 
 
 @ON_POSTGRES
-@pytest.mark.xfail(strict=True, raises=DataError, reason=NUL_IN_ERROR_BODY.replace(
-    "sync.runner._finish saves that message in SyncState.last_error",
-    "outbox.send._send_unknown saves it in OutboxAssignment.reason (and its log)",
-).replace(
-    "run_step raises instead of failing the pass, the run keeps its 90 s lease, and /sync/ never shows why",
-    "the drain raises with the row left 'sending'; the sweeper later calls it 'the worker stopped while posting', "
-    "and the job page never shows the 502",
-))  # fmt: skip
 def test_a_binary_502_to_a_post_is_recorded_on_the_row(
     sim: SimulatorHandle, maple: Account, birch: Account, mia: User, ari: User, bo: User, manager: Client,
     monkeypatch: pytest.MonkeyPatch,

@@ -118,21 +118,10 @@ def test_connections_ended_mid_sync_fail_the_pass_visibly_and_the_next_pass_reco
     print(f"{ended} connections ended mid-page; {len(failures)} passes failed: {sorted({r for r, _ in failures})}")
 
 
-STRANDED = (
-    "product bug: integrations/rentengine/sync/tasks.py sync_step has no retry on DatabaseError (outbox_drain and "
-    "webhooks_apply have autoretry_for=(DatabaseError,)), and runner.run_step only turns errors inside its page loop into "
-    "a recorded failure: when recording the failure (runner._finish) or the step's first query (tasks.py: "
-    "SyncState...first(), runner.state_for, the quarantine retry) meets a dead database connection, the exception leaves "
-    "the task, Celery acks it, nothing continues the run, and the resource keeps its run_id and 90 s lease (runner.LEASE): "
-    "/sync/ shows it 'running' with no error, then 'stalled', and no pass starts before the lease runs out"
-)
-
-
 class Stranded(AssertionError):
     """No pass of the resource finished after the database came back."""
 
 
-@pytest.mark.xfail(strict=True, raises=Stranded, reason=STRANDED)
 def test_a_step_that_cannot_record_its_failure_does_not_strand_the_resource(
     real_parts: None, sim: SimulatorHandle, manager: Client, tmp_path: Path
 ) -> None:

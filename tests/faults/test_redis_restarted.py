@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.contrib.auth.models import User
 from django.test import Client
 
@@ -103,16 +102,6 @@ def test_redis_crashing_mid_job_loses_nothing_and_posts_nothing_twice(
     print(f"Redis crashed at {crashed_with}; the job finished {recovered:.1f} s after it came back")
 
 
-PAGES_NEED_REDIS = (
-    "product bug: with Redis down every logged-in page raises instead of rendering: the banners context processor "
-    "(dashboard/ops.py banners_current, on every page) calls integrations/rentengine/sync/runner.py sync_health(), "
-    "whose cache.get() on the Redis cache raises redis.ConnectionError (only the limiter read is guarded, 'the banner "
-    "must never break a page'); so the job page and /sync/ (whose limiter panel would say 'The rate limiter can't be "
-    "read') are 500s exactly when an operator needs them"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=redis.exceptions.ConnectionError, reason=PAGES_NEED_REDIS)
 def test_while_redis_is_down_the_job_page_and_sync_page_still_say_what_is_wrong(
     real_parts: None, sim: SimulatorHandle, maple: Account, birch: Account, mia: User, ari: User, bo: User,
     manager: Client, tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch,

@@ -7,7 +7,16 @@ RentEngine (`not_sent`), which is what decides if even a POST may be sent again.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# What an error quotes ends up in text columns and logs: no control characters (PostgreSQL refuses
+# NUL) and no lone surrogates, whatever bytes RentEngine, or a proxy in front of it, sent.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    return _UNSAFE.sub("\ufffd", text)
 
 
 class RentEngineError(Exception):
@@ -30,6 +39,7 @@ class RentEngineError(Exception):
         retry_after: float | None = None,
         endpoint: str = "",
     ) -> None:
+        message, body = _printable(message), _printable(body)
         super().__init__(message)
         self.message = message
         self.status = status

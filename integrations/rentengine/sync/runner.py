@@ -349,8 +349,13 @@ def sync_health_refresh() -> dict[str, Any]:
 
 
 def sync_health() -> dict[str, Any]:
-    """The last summary (no database query); empty until a sync has finished."""
-    return cache.get(HEALTH_KEY) or {}
+    """The last summary (no database query); empty until a sync has finished, or while the cache is away
+    (every page shows the banners built from it: an unreachable Redis must not fail them)."""
+    try:
+        return cache.get(HEALTH_KEY) or {}
+    except Exception as exc:
+        logger.warning("sync health is unavailable: %s", exc)
+        return {}
 
 
 # --- scheduling -----------------------------------------------------------------------------------

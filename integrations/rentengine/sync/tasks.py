@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from integrations.rentengine.client import RentEngineClient, RentEngineError
 from integrations.rentengine.models import SyncState
@@ -51,6 +52,13 @@ def sync_start_now(resource: str, *, full: bool) -> bool:
     reject_on_worker_lost=True,
     soft_time_limit=120,
     time_limit=150,
+    # A connection lost outside the page loop (recording the outcome, reading the state): the step
+    # runs again and resumes from the run's saved progress, instead of stranding it until its lease ends.
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=10,
 )
 def sync_step(resource: str, run_id: str) -> str:
     state = SyncState.objects.filter(resource=resource).only("run_kind", "run_id").first()
