@@ -107,10 +107,13 @@ def _pool_process_ready(**_: Any) -> None:
 def drain_soon(*, slots: Sequence[int] | None = None) -> bool:
     """Queue a drain in each slot (every slot by default) that has none waiting for a worker."""
     queued = False
-    for slot in range(PARALLEL) if slots is None else slots:
-        if cache.add(f"{QUEUED_KEY}:{slot}", 1, timeout=QUEUED_TTL):
-            outbox_drain.delay(slot)
-            queued = True
+    try:
+        for slot in range(PARALLEL) if slots is None else slots:
+            if cache.add(f"{QUEUED_KEY}:{slot}", 1, timeout=QUEUED_TTL):
+                outbox_drain.delay(slot)
+                queued = True
+    except Exception as exc:  # Redis away: the rows are safe in the database, and beat's tick queues a drain later
+        logger.warning("outbox: could not queue a drain (%s); beat's outbox tick will", exc)
     return queued
 
 
