@@ -100,7 +100,7 @@ def prospect_timeline(
     events: list[LeasingEvent] = []
     showings: list[Showing] = []
     if only in ("", "status", "assignment", "note", "showing", "problems"):
-        qs = LeasingEvent.objects.alive().filter(prospect_id=prospect.id).defer("raw")
+        qs = LeasingEvent.objects.alive().filter(account_id=prospect.account_id, prospect_id=prospect.id).defer("raw")
         if only == "assignment":
             qs = qs.filter(event_type=vocabulary.ASSIGN_TO_USER)
         elif only == "note":
@@ -115,7 +115,7 @@ def prospect_timeline(
     if only in ("", "showing", "lockbox", "problems"):
         qs_s = (
             Showing.objects.alive()
-            .filter(prospect_id=prospect.id)
+            .filter(account_id=prospect.account_id, prospect_id=prospect.id)
             .defer("raw")
             .annotate(at=Coalesce(F("planned_at"), F("created_at")))
             .filter(at__isnull=False)
@@ -170,6 +170,7 @@ def _lockbox_events_near(showings: list[Showing]) -> dict[int, list[LockboxEvent
     condition = Q()
     for showing, planned in windows:
         condition |= Q(
+            account_id=showing.account_id,
             unit_id=showing.unit_id,
             created_at__gte=planned - SHOWING_WINDOW_BEFORE,
             created_at__lte=planned + SHOWING_WINDOW_AFTER,

@@ -38,8 +38,10 @@ LOCKBOX_ROW_FIELDS = (
     "current_unit_id",
     "installed_at",
     "last_event_at",
+    "account_id",
     "current_unit__id",  # None when the mirror doesn't hold the unit (yet)
     "current_unit__address",
+    "current_unit__account_id",
 )
 # What a feed row shows.
 ACTIVITY_FIELDS = (
@@ -59,12 +61,20 @@ def lockbox_row(box: dict[str, Any], zone: ZoneInfo, now: datetime, *, gone: boo
         pill=pills.lockbox_state_pill(unit_id, last_event_at, now),
         unit_id=unit_id,
         unit_url=link("unit", unit_id) if unit_id else "",
-        unit_text=str(box["current_unit__address"] or unit_id) if box["current_unit__id"] is not None else "",
+        unit_text=_unit_text(box),
         installed=moment(box["installed_at"], zone) if unit_id else None,
         last_event=moment(last_event_at, zone, SHORT_DATETIME),
         last_event_age=age(last_event_at, now),
         gone=gone,
     )
+
+
+def _unit_text(box: dict[str, Any]) -> str:
+    if box["current_unit__id"] is None:
+        return ""
+    if box["current_unit__account_id"] != box["account_id"]:  # a box moved in, still on its old account's unit
+        return "a unit of another account"
+    return str(box["current_unit__address"] or box["current_unit_id"])
 
 
 def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, filters: LockboxFilter) -> HttpResponse:
@@ -118,9 +128,16 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
     lockbox = _get_lockbox_for_user(request, lockbox_id)
     zone = account_zone(lockbox.account)
     cursor = CursorField().clean(request.GET.get("after"))
-    page = keyset_page(LockboxEvent.objects.alive().filter(lockbox_id=lockbox.id).defer("raw"), EVENT_SORT, cursor=cursor)
+    # The lockbox's account only: after a transfer, its events from the other account stay theirs.
+    events_here = LockboxEvent.objects.alive().filter(account_id=lockbox.account_id, lockbox_id=lockbox.id).defer("raw")
+    page = keyset_page(events_here, EVENT_SORT, cursor=cursor)
     names = people_names(lockbox_event_user_ids(page.rows))
-    units = {u.id: u for u in Unit.objects.filter(id__in={e.unit_id for e in page.rows if e.unit_id}).only("id", "address")}
+    units = {
+        u.id: u
+        for u in Unit.objects.filter(account_id=lockbox.account_id, id__in={e.unit_id for e in page.rows if e.unit_id}).only(
+            "id", "address"
+        )
+    }
     items = []
     for event in page.rows:
         unit = units.get(event.unit_id) if event.unit_id else None
@@ -133,6 +150,8 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         "lockbox": lockbox,
         "account": lockbox.account,
         "pill": pills.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, timezone.now()),
+        # A box moved in from another account may still sit on that account's unit: not ours to name.
+        "current_unit": lockbox.current_unit if lockbox.current_unit and lockbox.current_unit.account_id == lockbox.account_id else None,
         "days": by_day(items, zone),
         "page": page,
         "query": "",
@@ -142,7 +161,7 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         return render_zoned(request, "lockboxes/detail.html#events", context, zone)
     context["installations"] = list(
         LockboxInstallation.objects.alive()
-        .filter(lockbox_id=lockbox.id)
+        .filter(account_id=lockbox.account_id, lockbox_id=lockbox.id)
         .select_related("unit")
         .only("id", "installed_at", "uninstalled_at", "unit_id", "unit__id", "unit__address")
         .order_by("-installed_at")[:50]

@@ -216,10 +216,17 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         .defer("raw")
         .order_by("-planned_at", "-id")[:UNIT_PAGE_SHOWINGS]
     )
-    lockbox = Lockbox.objects.alive().filter(current_unit_id=unit.id).defer("raw").order_by("-installed_at").first()
+    # Every read is kept to the unit's account: a lockbox moved in from another account brings none of its history.
+    lockbox = (
+        Lockbox.objects.alive()
+        .filter(account_id=unit.account_id, current_unit_id=unit.id)
+        .defer("raw")
+        .order_by("-installed_at")
+        .first()
+    )
     events = list(
         LockboxEvent.objects.alive()
-        .filter(unit_id=unit.id)
+        .filter(account_id=unit.account_id, unit_id=unit.id)
         .defer("raw")
         .order_by("-created_at", "-id")[:UNIT_PAGE_LOCKBOX_EVENTS]
     )
