@@ -76,5 +76,6 @@ urlpatterns = [
     path("sync/", sync_page.sync_status, name="sync"),
     path("sync/run/", sync_page.sync_now, name="sync_now"),
     path("sync/test-connection/", sync_page.sync_test_connection, name="sync_test_connection"),
+    path("sync/quarantine/retry/", sync_page.sync_quarantine_retry, name="sync_quarantine_retry"),
     *[path(f"{screen}/", frame.coming_soon, {"screen": screen}, name=screen) for screen in frame.COMING],
 ]

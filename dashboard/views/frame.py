@@ -3,10 +3,12 @@ the two helpers every screen's views share (rendering in the account's time zone
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,11 +16,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.models import user_is_manager
 from dashboard.people.access import SESSION_KEY, request_accounts
 from dashboard.reachability import broker_check, database_check
+from integrations.rentengine.models import OutboxAssignment, SyncState, WebhookDelivery
 
 # Screens whose issue has not landed yet: the page says what is coming.
 COMING: dict[str, tuple[str, str]] = {}
+
+logger = logging.getLogger(__name__)
 
 
 def render_zoned(request: HttpRequest, template: str, context: dict[str, Any], zone: ZoneInfo) -> HttpResponse:
@@ -61,12 +67,36 @@ def account_switch(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """ok/unavailable per component for anyone (a load balancer); the details only for a signed-in
+    manager, and in the log when something is down (role names and ports are nobody else's business)."""
     database_ok, database_detail = database_check()
     broker_ok, broker_detail = broker_check()
     healthy = database_ok and broker_ok
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if healthy else "unavailable",
-        "database": {"ok": database_ok, "detail": database_detail},
-        "broker": {"ok": broker_ok, "detail": broker_detail},
+        "database": "ok" if database_ok else "unavailable",
+        "broker": "ok" if broker_ok else "unavailable",
     }
+    if not healthy:
+        logger.error("healthz: database %s, broker %s", database_detail, broker_detail)
+    if database_ok and user_is_manager(request.user):
+        body["details"] = health_details(database_detail, broker_detail)
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def health_details(database: str, broker: str) -> dict[str, Any]:
+    """What an operator wants from /healthz: components, each resource's last sync age, the backlogs."""
+    now = timezone.now()
+    return {
+        "database": database,
+        "broker": broker,
+        "last_sync_age_seconds": {
+            s.resource: round((now - s.last_success_at).total_seconds()) if s.last_success_at else None
+            for s in SyncState.objects.only("resource", "last_success_at")
+        },
+        "webhooks_waiting": WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED).count(),
+        "webhooks_failed": WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED).count(),
+        "outbox": dict(
+            OutboxAssignment.objects.exclude(state__in=OutboxAssignment.TERMINAL).values_list("state").annotate(n=Count("id"))
+        ),
+    }

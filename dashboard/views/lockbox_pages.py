@@ -151,7 +151,9 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         "account": lockbox.account,
         "pill": pills.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, timezone.now()),
         # A box moved in from another account may still sit on that account's unit: not ours to name.
-        "current_unit": lockbox.current_unit if lockbox.current_unit and lockbox.current_unit.account_id == lockbox.account_id else None,
+        "current_unit": lockbox.current_unit
+        if lockbox.current_unit and lockbox.current_unit.account_id == lockbox.account_id
+        else None,
         "days": by_day(items, zone),
         "page": page,
         "query": "",

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +19,17 @@ from dashboard.people.access import request_accounts
 from integrations.rentengine import limiter, sync, webhooks
 from integrations.rentengine.client import RentEngineClient, RentEngineError
 from integrations.rentengine.limiter import Lane
-from integrations.rentengine.models import LeasingEvent, Lockbox, LockboxEvent, Prospect, Showing, SyncRun, SyncState, Unit
+from integrations.rentengine.models import (
+    LeasingEvent,
+    Lockbox,
+    LockboxEvent,
+    Prospect,
+    QuarantinedRecord,
+    Showing,
+    SyncRun,
+    SyncState,
+    Unit,
+)
 
 # What the per-account table counts (alive rows; grouped counts on indexed account columns).
 COUNTED = [("Units", Unit), ("Prospects", Prospect), ("Leasing events", LeasingEvent), ("Showings", Showing),
@@ -66,9 +76,17 @@ def _sync_context(request: HttpRequest) -> dict[str, Any]:
         "hooks": webhooks.webhook_health(now=now),
         "history": list(SyncRun.objects.all()[:15]),
         "is_manager": user_is_manager(request.user),
+        "quarantine": _quarantine(request) if user_is_manager(request.user) else [],
         "ops_banners": banners_current(),
         "now": now,
     }
+
+
+def _quarantine(request: HttpRequest) -> list[QuarantinedRecord]:
+    """Records the database refused, in the accounts this manager sees (or of no known account)."""
+    accounts = [a.id for a in request_accounts(request)]
+    held = QuarantinedRecord.objects.filter(Q(account_id__in=accounts) | Q(account_id__isnull=True))
+    return list(held.order_by("-last_seen_at").defer("raw")[:50])
 
 
 @require_GET
@@ -123,4 +141,23 @@ def sync_test_connection(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"RentEngine did not accept the connection: {exc.message}")
     else:
         messages.success(request, "Connected: RentEngine accepted the API token.")
+    return redirect("sync")
+
+
+@require_POST
+def sync_quarantine_retry(request: HttpRequest) -> HttpResponse:
+    """A manager's "retry" of quarantined records: one (`id`) or all of a resource."""
+    _require_manager(request)
+    resource = request.POST.get("resource", "")
+    if resource not in sync.resource_specs():
+        messages.error(request, f"There is no resource called {resource[:40]!r}.")
+        return redirect("sync")
+    raw_id = request.POST.get("id", "")
+    ids = [int(raw_id)] if raw_id.isdigit() and len(raw_id) < 12 else None
+    before = QuarantinedRecord.objects.filter(resource=resource).count()
+    applied = sync.quarantine_retry_now(resource, ids)
+    left = QuarantinedRecord.objects.filter(resource=resource).count()
+    messages.success(request, f"{before - left} record(s) of {resource} applied now; {left} still refused by the database.")
+    if applied.changed:
+        messages.info(request, f"{applied.changed} mirror row(s) changed.")
     return redirect("sync")

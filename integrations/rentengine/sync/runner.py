@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -273,9 +273,21 @@ def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: s
 
 def _fail(spec: Resource, state: SyncState, p: Pass, exc: Exception, requests: int) -> str:
     p.progress["requests"] = int(p.progress.get("requests") or 0) + requests
-    message = exc.message if isinstance(exc, RentEngineError) else f"{type(exc).__name__}: {exc}"
+    # Database errors quote the refused data in their DETAIL lines: keep the first line only.
+    message = exc.message if isinstance(exc, RentEngineError) else mirror.refusal_text(exc)
     logger.warning("sync of %s failed: %s", spec.name, message)
     return _finish(spec, state, p, outcome=SyncState.Outcome.FAILED, error=message[:2000], error_kind=type(exc).__name__)
+
+
+def quarantine_retry_now(resource: str, ids: Sequence[int] | None = None) -> mirror.Applied:
+    """A manager's "retry": apply quarantined records of a resource again (all, or these rows)."""
+    spec = resource_specs()[resource]
+    p = Pass(state=state_for(resource), client=cast(RentEngineClient, None), kind=INCREMENTAL, progress={})
+    with transaction.atomic():
+        applied = mirror.quarantine_retry(resource, functools.partial(_records_apply, spec, p, None), ids=ids)
+    if applied.changed and spec.notice_kind:
+        mirror_changed(spec.notice_kind, applied.accounts)
+    return applied
 
 
 def runs_prune(before: datetime) -> int:

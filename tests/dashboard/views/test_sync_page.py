@@ -116,3 +116,47 @@ def test_a_missing_token_is_a_banner_with_what_to_do(ari_client: Client, setting
     html = ari_client.get("/units/").content.decode()
     assert "No RentEngine API token is configured" in html
     assert "Set RENTENGINE_API_TOKEN" in html
+
+
+def agent_client(ari: Any) -> Client:
+    agent = Client()  # a browser of its own: ari_client and mia_client share one
+    agent.force_login(ari)
+    return agent
+
+
+def test_error_details_are_for_managers_only(mia_client: Client, ari: Any) -> None:
+    ari_client = agent_client(ari)
+    SyncState.objects.create(
+        resource="units", last_outcome="failed", consecutive_failures=1, last_error="DataError: Secret detail"
+    )
+    assert "Secret detail" in mia_client.get("/sync/").content.decode()
+    agent_view = ari_client.get("/sync/").content.decode()
+    assert "failed" in agent_view
+    assert "Secret detail" not in agent_view
+
+
+def test_a_manager_sees_quarantined_records_and_retries_them(mia_client: Client, ari: Any, maple: Any) -> None:
+    ari_client = agent_client(ari)
+    from django.db import DataError
+
+    from integrations.rentengine import mirror
+    from integrations.rentengine.client import ProspectRecord, parse_record
+    from integrations.rentengine.models import Prospect, QuarantinedRecord
+    from tests.rentengine.webhooks.conftest import prospect_row
+
+    record = parse_record(ProspectRecord, prospect_row(4242, name="Held Person"))
+
+    def refuses(records: Any) -> Any:
+        raise DataError('invalid input syntax for type json\nDETAIL: the record "Held Person"')
+
+    mirror.records_apply("prospects", [record], refuses)
+    page = mia_client.get("/sync/").content.decode()
+    assert "Records the database refused" in page
+    assert "DataError: invalid input syntax for type json" in page
+    assert "Held Person" not in page  # the reason, never the record
+    assert "Records the database refused" not in ari_client.get("/sync/").content.decode()
+    assert ari_client.post("/sync/quarantine/retry/", {"resource": "prospects"}).status_code == 403
+    answer = mia_client.post("/sync/quarantine/retry/", {"resource": "prospects"}, follow=True)
+    assert "1 record(s) of prospects applied now; 0 still refused" in answer.content.decode()
+    assert Prospect.objects.filter(pk=4242).exists()
+    assert not QuarantinedRecord.objects.exists()
