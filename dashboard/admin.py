@@ -4,15 +4,20 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from dashboard.models import TeamMember
+from dashboard.models import AccountGrant, PersonName, TeamMember
 from integrations.rentengine.models import Account
 
 
 class TeamMemberInline(admin.StackedInline):
     model = TeamMember
     can_delete = False
-    filter_horizontal = ["accounts"]
-    verbose_name_plural = "Leasing Desk role and accounts"
+    verbose_name_plural = "Leasing Desk person (accounts and roles under Team members)"
+
+
+class AccountGrantInline(admin.TabularInline):
+    model = AccountGrant
+    extra = 1
+    verbose_name_plural = "Accounts, and the role in each"
 
 
 class LeasingDeskUserAdmin(UserAdmin):
@@ -21,11 +26,17 @@ class LeasingDeskUserAdmin(UserAdmin):
 
 @admin.register(TeamMember)
 class TeamMemberAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "role", "rentengine_user_id"]
-    list_filter = ["role", "accounts"]
+    list_display = ["display_name", "rentengine_user_id"]
+    list_filter = ["grants__role", "accounts"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "rentengine_user_id"]
-    filter_horizontal = ["accounts"]
+    inlines = [AccountGrantInline]
     autocomplete_fields = ["user"]
+
+
+@admin.register(PersonName)
+class PersonNameAdmin(admin.ModelAdmin):
+    list_display = ["name", "user_id", "account"]
+    search_fields = ["name", "user_id"]
 
 
 @admin.register(Account)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from dashboard.models import BulkAssignment, accounts_for_user, user_is_manager
+from dashboard.models import BulkAssignment, user_is_manager
 from dashboard.people.names import people_in_account, user_id_normalize
 from integrations.rentengine import outbox, vocabulary
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee
@@ -58,7 +58,7 @@ def job_can_control(user: User | AnonymousUser, job: BulkAssignment) -> bool:
         return False
     if job.created_by_id == user.pk:
         return True
-    return user_is_manager(user) and accounts_for_user(user).filter(pk=job.account_id).exists()
+    return user_is_manager(user, job.account_id)
 
 
 # --- creating a job -------------------------------------------------------------------------------

@@ -27,11 +27,10 @@ class TeamMember(models.Model):
         AGENT = "agent", "Agent"
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_member")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     rentengine_user_id = models.UUIDField(
         null=True, blank=True, unique=True, help_text="This person's user id in RentEngine (seen in assignments)."
     )
-    accounts = models.ManyToManyField(Account, blank=True, related_name="team_members")
+    accounts = models.ManyToManyField(Account, blank=True, related_name="team_members", through="AccountGrant")
 
     class Meta:
         ordering = ["user__first_name", "user__last_name", "user__username"]
@@ -43,9 +42,40 @@ class TeamMember(models.Model):
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
 
-    @property
-    def is_manager(self) -> bool:
-        return self.role == self.Role.MANAGER
+    def role_in(self, account_id: Any) -> str:
+        grant = AccountGrant.objects.filter(member=self, account_id=account_id).only("role").first()
+        return grant.role if grant else ""
+
+
+class AccountGrant(models.Model):
+    """One account a team member may see, and their role in it: a manager of one account is not a
+    manager of another they also hold."""
+
+    member = models.ForeignKey(TeamMember, on_delete=models.CASCADE, related_name="grants", db_column="teammember_id")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=16, choices=TeamMember.Role.choices, default=TeamMember.Role.AGENT)
+
+    class Meta:
+        db_table = "dashboard_teammember_accounts"  # the table the plain grant list always had
+        constraints = [models.UniqueConstraint(fields=["member", "account"], name="one_grant_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.member} in {self.account_id} ({self.role})"
+
+
+class PersonName(models.Model):
+    """The name a manager gave a RentEngine user id in one account (RentEngine has no users
+    endpoint): a manager of one account never renames a person for another's people."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    user_id = models.UUIDField()
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user_id"], name="one_name_per_account")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def accounts_for_user(user: User | AnonymousUser) -> QuerySet[Account]:
@@ -57,13 +87,26 @@ def accounts_for_user(user: User | AnonymousUser) -> QuerySet[Account]:
     return Account.objects.filter(team_members__user=user)
 
 
-def user_is_manager(user: User | AnonymousUser) -> bool:
+def user_is_manager(user: User | AnonymousUser, account: Any = None) -> bool:
+    """A manager of this account (its id or the Account); without one, a manager of any account
+    they hold (for what is not an account's: the sync, the outbox, health)."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    member = TeamMember.objects.filter(user=user).only("role").first()
-    return member is not None and member.is_manager
+    grants = AccountGrant.objects.filter(member__user=user, role=TeamMember.Role.MANAGER)
+    if account is not None:
+        grants = grants.filter(account_id=getattr(account, "pk", account))
+    return grants.exists()
+
+
+def accounts_managed(user: User | AnonymousUser) -> QuerySet[Account]:
+    """The accounts this user manages."""
+    if not user.is_authenticated or not user.is_active:
+        return Account.objects.none()
+    if user.is_superuser:
+        return Account.objects.all()
+    return Account.objects.filter(grants__member__user=user, grants__role=TeamMember.Role.MANAGER)
 
 
 def scoped_to_user[M: models.Model](

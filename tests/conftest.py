@@ -87,8 +87,8 @@ def birch(db: None) -> Account:
 def _person(username: str, full_name: str, role: str, accounts: list[Account], rentengine_user_id: str | None = None) -> User:
     first, _, last = full_name.partition(" ")
     user = User.objects.create_user(username=username, password="correct horse battery", first_name=first, last_name=last)
-    member = TeamMember.objects.create(user=user, role=role, rentengine_user_id=rentengine_user_id)
-    member.accounts.set(accounts)
+    member = TeamMember.objects.create(user=user, rentengine_user_id=rentengine_user_id)
+    member.accounts.set(accounts, through_defaults={"role": role})
     return user
 
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dashboard.models import PersonName
 from dashboard.people.demo_people import demo_mirror_forget
 from integrations.rentengine import mirror
 from integrations.rentengine.client import LeasingEventRecord, ProspectRecord, parse_record
-from integrations.rentengine.models import Account, Prospect, ProspectAssignee, RentEngineUser, SyncState
+from integrations.rentengine.models import Account, Prospect, ProspectAssignee, SyncState
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_a_new_demo_run_forgets_the_last_runs_mirror_but_keeps_people_and_names(
             )
         ]
     )
-    RentEngineUser.objects.filter(id=ari.team_member.rentengine_user_id).update(name="Ari A.")
+    PersonName.objects.create(account=maple, user_id=ari.team_member.rentengine_user_id, name="Ari A.")
     SyncState.objects.create(resource="prospects", last_outcome="ok")
     assert ProspectAssignee.objects.exists()
 
@@ -45,4 +46,4 @@ def test_a_new_demo_run_forgets_the_last_runs_mirror_but_keeps_people_and_names(
     assert not SyncState.objects.exists()
     assert Account.objects.filter(pk=maple.pk).exists()
     assert ari.team_member.accounts.filter(pk=maple.pk).exists()
-    assert RentEngineUser.objects.get(id=ari.team_member.rentengine_user_id).name == "Ari A."
+    assert PersonName.objects.get(user_id=ari.team_member.rentengine_user_id).name == "Ari A."

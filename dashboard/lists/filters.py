@@ -281,7 +281,7 @@ class AgendaFilter(ListFilter):
             names = [user.get_full_name()] if user.is_authenticated else []
             me = my_user_id(self.viewer)
             if me:
-                names += people_names([me]).values()
+                names += people_names([me], account_id=self.account_id).values()
             self._mine = [n for n in names if n]
         return self._mine
 

@@ -136,7 +136,7 @@ def prospect_timeline(
         if isinstance(obj, LeasingEvent):
             user_ids.update([obj.created_by, *obj.assigned_user_ids, *obj.previous_assigned_user_ids])
     user_ids |= lockbox_event_user_ids(e for group in lockbox_events.values() for e in group)
-    names = people_names(user_ids)
+    names = people_names(user_ids, account_id=prospect.account_id)
     items: list[Item] = []
     for _, obj in page:
         if isinstance(obj, LeasingEvent):

@@ -49,16 +49,13 @@ def request_accounts(request: HttpRequest) -> list[Account]:
             # The same join accounts_for_user filters on (Django reuses it for these columns).
             queryset = queryset.annotate(
                 member_pk=F("team_members__pk"),
-                member_role=F("team_members__role"),
                 member_rentengine_user_id=F("team_members__rentengine_user_id"),
             )
         asker.accounts = list(queryset)
         if member_too and asker.accounts and not asker.member_known:
             first: Any = asker.accounts[0]
             assert user.pk is not None
-            asker.member = TeamMember(
-                id=first.member_pk, user_id=user.pk, role=first.member_role, rentengine_user_id=first.member_rentengine_user_id
-            )
+            asker.member = TeamMember(id=first.member_pk, user_id=user.pk, rentengine_user_id=first.member_rentengine_user_id)
             asker.member_known = True
     return asker.accounts
 

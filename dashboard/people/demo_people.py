@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 
-from dashboard.models import BulkAssignment, TeamMember
+from dashboard.models import AccountGrant, BulkAssignment, TeamMember
 from dashboard.raw_sql import tables_empty
 from integrations.rentengine import models as rentengine
 from integrations.rentengine.models import Account
@@ -71,8 +71,10 @@ def demo_mirror_forget() -> int:
 
 def demo_agent_usernames() -> list[str]:
     """The agents' logins (those linked to a RentEngine user), for the demo banner."""
-    members = TeamMember.objects.filter(role=TeamMember.Role.AGENT, rentengine_user_id__isnull=False, user__is_active=True)
-    return sorted(members.values_list("user__username", flat=True))
+    members = TeamMember.objects.filter(
+        grants__role=TeamMember.Role.AGENT, rentengine_user_id__isnull=False, user__is_active=True
+    )
+    return sorted(set(members.values_list("user__username", flat=True)))
 
 
 def simulator_people_fetch(simulator_url: str, *, timeout: float = 60.0) -> dict[str, Any]:
@@ -99,10 +101,7 @@ def _manager_ensure(password: str) -> TeamMember:
     user.is_active = True
     user.password = password
     user.save()
-    member, _ = TeamMember.objects.get_or_create(user=user, defaults={"role": TeamMember.Role.MANAGER})
-    if member.role != TeamMember.Role.MANAGER:
-        member.role = TeamMember.Role.MANAGER
-        member.save(update_fields=["role"])
+    member, _ = TeamMember.objects.get_or_create(user=user)
     return member
 
 
@@ -118,19 +117,16 @@ def _simulator_people_apply(manager: TeamMember, people: dict[str, Any], passwor
             manager.user.first_name, manager.user.last_name = row["first_name"], row["last_name"]
             manager.user.save(update_fields=["first_name", "last_name"])
             _link(manager, row["id"])
-            manager.accounts.set([accounts[a] for a in row["account_ids"] if a in accounts])
+            _grant(manager, [accounts[a] for a in row["account_ids"] if a in accounts], TeamMember.Role.MANAGER)
             continue
         user, _ = user_model.objects.get_or_create(username=row["first_name"].lower())
         user.first_name, user.last_name, user.email = row["first_name"], row["last_name"], row.get("email") or ""
         user.is_active = True
         user.password = password
         user.save()
-        member, _ = TeamMember.objects.get_or_create(user=user, defaults={"role": TeamMember.Role.AGENT})
-        if member.role != TeamMember.Role.AGENT:
-            member.role = TeamMember.Role.AGENT
-            member.save(update_fields=["role"])
+        member, _ = TeamMember.objects.get_or_create(user=user)
         _link(member, row["id"])
-        member.accounts.set([accounts[a] for a in row["account_ids"] if a in accounts])
+        _grant(member, [accounts[a] for a in row["account_ids"] if a in accounts], TeamMember.Role.AGENT)
 
 
 def _link(member: TeamMember, rentengine_user_id: str) -> None:
@@ -139,3 +135,9 @@ def _link(member: TeamMember, rentengine_user_id: str) -> None:
     if str(member.rentengine_user_id or "") != rentengine_user_id:
         member.rentengine_user_id = rentengine_user_id
         member.save(update_fields=["rentengine_user_id"])
+
+
+def _grant(member: TeamMember, accounts: list[Account], role: str) -> None:
+    """These accounts, each in this role (the demo's people keep one role everywhere)."""
+    member.accounts.set(accounts, through_defaults={"role": role})
+    AccountGrant.objects.filter(member=member).update(role=role)

@@ -1,6 +1,6 @@
 """Names, not uuids: every RentEngine user id on a screen goes through `people_names`, batched (one
 query a page). RentEngine has no users endpoint, so a name is the linked team member's, else the
-one a manager gave the id, else a short stable label ("User 1259ef")."""
+one a manager of the page's account gave the id there, else a short stable label ("User 1259ef")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import CharField, IntegerField, OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.db.models.functions import Cast, Concat
 
-from dashboard.models import TeamMember
+from dashboard.models import PersonName, TeamMember
 from integrations.rentengine.models import Prospect, ProspectAssignee, RentEngineUser
 
 
@@ -30,13 +30,14 @@ def user_label(user_id: str) -> str:
     return f"User {user_id.replace('-', '')[:6]}"
 
 
-def people_names(user_ids: Iterable[Any]) -> dict[str, str]:
-    """{canonical user id: display name} for every id given (unknown ids get their label), one query."""
+def people_names(user_ids: Iterable[Any], *, account_id: Any) -> dict[str, str]:
+    """{canonical user id: display name} as people of this account see them (unknown ids get their label), one query."""
     wanted = {u for u in (user_id_normalize(v) for v in user_ids) if u}
     if not wanted:
         return {}
     rows = _people_rows(
-        TeamMember.objects.filter(rentengine_user_id__in=wanted), RentEngineUser.objects.filter(id__in=wanted).exclude(name="")
+        TeamMember.objects.filter(rentengine_user_id__in=wanted),
+        PersonName.objects.filter(account_id=account_id, user_id__in=wanted),
     )
     found = _ranked(rows, keep_unnamed=False)
     return {u: found[u][1] if u in found else user_label(u) for u in wanted}
@@ -51,28 +52,34 @@ def person_name(names: dict[str, str], value: Any) -> str:
 
 
 def people_in_account(account_id: Any) -> dict[str, str]:
-    """{user id: name} for everyone known in an account (team members and ids seen in its data), one query."""
+    """{user id: name} for everyone known in an account (team members, ids named there, ids seen in its data), one query."""
     rows = _people_rows(
         TeamMember.objects.filter(accounts=account_id, rentengine_user_id__isnull=False),
+        PersonName.objects.filter(account_id=account_id),
         RentEngineUser.objects.filter(accounts=account_id),
     )
     found = _ranked(rows, keep_unnamed=True)
     return {u: text or user_label(u) for u, (_, text) in found.items()}
 
 
-def _people_rows(members: QuerySet[TeamMember], named: QuerySet[RentEngineUser]) -> list[tuple[Any, ...]]:
-    """(user id, first name, last name, username, rank) of team members (rank 0) and RentEngine
-    users (rank 1, their given name as the first name), in one query."""
-    zero, one, blank = (
+def _people_rows(
+    members: QuerySet[TeamMember], named: QuerySet[PersonName], seen: QuerySet[RentEngineUser] | None = None
+) -> list[tuple[Any, ...]]:
+    """(user id, first name, last name, username, rank) of team members (rank 0), names given in an
+    account (rank 1, as the first name) and, when asked, ids merely seen (rank 2, no name), in one query."""
+    zero, one, two, blank = (
         Value(0, output_field=IntegerField()),
         Value(1, output_field=IntegerField()),
+        Value(2, output_field=IntegerField()),
         Value("", output_field=CharField()),
     )
     member_rows = members.order_by().values_list(
         "rentengine_user_id", "user__first_name", "user__last_name", "user__username", zero
     )
-    named_rows = named.order_by().values_list("id", "name", blank, blank, one)
-    return list(member_rows.union(named_rows, all=True))
+    rows = member_rows.union(named.order_by().values_list("user_id", "name", blank, blank, one), all=True)
+    if seen is not None:
+        rows = rows.union(seen.order_by().values_list("id", blank, blank, blank, two), all=True)
+    return list(rows)
 
 
 def _ranked(rows: Iterable[tuple[Any, ...]], *, keep_unnamed: bool) -> dict[str, tuple[int, str]]:

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.cached_counts import counted
-from dashboard.models import TeamMember, accounts_for_user, user_is_manager
+from dashboard.models import AccountGrant, PersonName, TeamMember, accounts_managed, user_is_manager
 from dashboard.people.access import account_zone, day_end, day_start
 from dashboard.people.names import people_in_account, people_names, user_id_normalize
 from integrations.rentengine import vocabulary
@@ -72,7 +72,7 @@ def user_editable_by(by: User | AnonymousUser, user_id: int) -> Any:
         raise TeamEditRefused("Only managers can change the team.", forbidden=True)
     users = get_user_model().objects.filter(pk=user_id, is_active=True)
     if not by.is_superuser:
-        mine = accounts_for_user(by)
+        mine = accounts_managed(by)
         users = users.filter(is_superuser=False).filter(
             Q(team_member__accounts__in=mine) | Q(team_member__isnull=True) | Q(team_member__accounts__isnull=True)
         )
@@ -83,12 +83,17 @@ def user_editable_by(by: User | AnonymousUser, user_id: int) -> Any:
 
 
 @transaction.atomic
-def member_update(*, by: User, user: Any, role: str, rentengine_user_id: str, account_ids: list[str]) -> TeamMember:
-    """Set a person's role, RentEngine user id and accounts (within what `by` may grant)."""
+def member_update(
+    *, by: User, user: Any, account: Account, role: str, rentengine_user_id: str, account_ids: list[str]
+) -> TeamMember:
+    """Set a person's role in `account`, their RentEngine user id and their accounts, within what `by`
+    manages (accounts granted here start as agent; a role is set account by account)."""
+    if not user_is_manager(by, account):
+        raise TeamEditRefused("Only a manager of this account can change its team.", forbidden=True)
     member, _ = TeamMember.objects.select_for_update().get_or_create(user=user)
     if role not in TeamMember.Role.values:
         raise TeamEditRefused("Pick a role: manager or agent.")
-    if user.pk == by.pk and role != member.role and not by.is_superuser:
+    if user.pk == by.pk and role != member.role_in(account.pk) and not by.is_superuser:
         raise TeamEditRefused("You can't change your own role; ask another manager.")
     linked: uuid.UUID | None = None
     if rentengine_user_id.strip():
@@ -99,27 +104,32 @@ def member_update(*, by: User, user: Any, role: str, rentengine_user_id: str, ac
         taken = TeamMember.objects.filter(rentengine_user_id=linked).exclude(pk=member.pk).first()
         if taken is not None:
             raise TeamEditRefused(f"That RentEngine user id is already {taken.display_name}'s.")
-    grantable = {str(a) for a in accounts_for_user(by).values_list("id", flat=True)}
+    grantable = {str(a) for a in accounts_managed(by).values_list("id", flat=True)}
     wanted = {a for a in account_ids if a in grantable}
     kept = {str(a) for a in member.accounts.values_list("id", flat=True)} - grantable
-    member.role = role
     member.rentengine_user_id = linked
     try:
         with transaction.atomic():
-            member.save(update_fields=["role", "rentengine_user_id"])
+            member.save(update_fields=["rentengine_user_id"])
     except IntegrityError:  # another manager linked the same id a moment ago
         raise TeamEditRefused("That RentEngine user id is already someone else's.") from None
-    member.accounts.set(list(Account.objects.filter(id__in=wanted | kept)))
+    member.accounts.set(list(Account.objects.filter(id__in=wanted | kept)), through_defaults={"role": TeamMember.Role.AGENT})
+    AccountGrant.objects.filter(member=member, account=account).update(role=role)
     return member
 
 
 def person_name_set(*, account: Account, user_id: str, name: str) -> bool:
-    """Name a RentEngine user id seen in this account's data. False when the id isn't seen here.
-    An update, not a save: the row's sighting times belong to sync."""
+    """Name a RentEngine user id seen in this account's data, for this account only. False when the
+    id isn't seen here. An empty name forgets the one given."""
     normal = user_id_normalize(user_id)
-    if normal is None:
+    if normal is None or not RentEngineUser.objects.filter(id=normal, accounts=account).exists():
         return False
-    return bool(RentEngineUser.objects.filter(id=normal, accounts=account).update(name=" ".join(name.split())[:NAME_MAX]))
+    text = " ".join(name.split())[:NAME_MAX]
+    if text:
+        PersonName.objects.update_or_create(account=account, user_id=normal, defaults={"name": text})
+    else:
+        PersonName.objects.filter(account=account, user_id=normal).delete()
+    return True
 
 
 # --- who is who -----------------------------------------------------------------------------------
@@ -132,7 +142,8 @@ class Person:
     user_id: str
     name: str
     member: TeamMember | None  # their Leasing Desk login, if they have one
-    given_name: str  # the name a manager gave the RentEngine id ("" when none)
+    given_name: str  # the name a manager gave the RentEngine id in this account ("" when none)
+    role: str = ""  # their role in this account, when they have a login
     open_prospects: int = 0
     showings_today: int = 0
     overdue: int = 0
@@ -236,11 +247,12 @@ def people_of_account(account: Account, *, now: datetime | None = None) -> list[
         str(m.rentengine_user_id): m
         for m in TeamMember.objects.filter(accounts=account, rentengine_user_id__isnull=False).select_related("user")
     }
-    seen = dict(RentEngineUser.objects.filter(accounts=account).values_list("id", "name"))
+    roles = dict(AccountGrant.objects.filter(account=account).values_list("member_id", "role"))
+    seen = RentEngineUser.objects.filter(accounts=account).values_list("id", flat=True)
     ids = set(members) | {str(u) for u in seen}
-    names = people_names(ids)
+    names = people_names(ids, account_id=account.pk)
     load = team_workload(account, now=now)
-    given = {str(u): n for u, n in seen.items()}
+    given = {str(u): n for u, n in PersonName.objects.filter(account=account).values_list("user_id", "name")}
     people = []
     for user_id in ids:
         work = load.get(user_id) or Workload(0, 0, 0)
@@ -250,6 +262,7 @@ def people_of_account(account: Account, *, now: datetime | None = None) -> list[
                 name=names.get(user_id, ""),
                 member=members.get(user_id),
                 given_name=given.get(user_id, ""),
+                role=roles.get(members[user_id].pk, "") if user_id in members else "",
                 open_prospects=work.open_prospects,
                 showings_today=work.showings_today,
                 overdue=work.overdue,
@@ -268,7 +281,7 @@ class SubteamRow:
 def subteams_of_account(account: Account) -> list[SubteamRow]:
     subteams = list(Subteam.objects.alive().filter(account=account).only("id", "name", "user_ids").order_by("name", "id"))
     user_ids = {str(u) for s in subteams for u in (s.user_ids or [])}
-    names = people_names(user_ids)
+    names = people_names(user_ids, account_id=account.pk)
     units = dict(
         Unit.objects.alive()
         .filter(account=account, subteam_id__in=[s.id for s in subteams])
@@ -294,16 +307,20 @@ class UserRow:
     linked: str  # "" when not linked
     linked_name: str
     id_options: list[tuple[str, str]]
+    role: str = ""  # in the page's account ("" when not granted it)
     waiting: bool = False
 
 
-def user_rows(users: list[Any], *, viewer_accounts: list[Account], people: list[Person], waiting: bool = False) -> list[UserRow]:
+def user_rows(
+    users: list[Any], *, account: Account, viewer_accounts: list[Account], people: list[Person], waiting: bool = False
+) -> list[UserRow]:
     visible = {a.id for a in viewer_accounts}
+    roles = dict(AccountGrant.objects.filter(account=account, member__user__in=users).values_list("member__user_id", "role"))
     free = [(p.user_id, p.name) for p in people if p.member is None]
     linked_ids = [
         str(u.team_member.rentengine_user_id) for u in users if hasattr(u, "team_member") and u.team_member.rentengine_user_id
     ]
-    names = people_names(linked_ids)
+    names = people_names(linked_ids, account_id=account.pk)
     rows = []
     for u in users:
         member: TeamMember | None = getattr(u, "team_member", None)
@@ -317,6 +334,7 @@ def user_rows(users: list[Any], *, viewer_accounts: list[Account], people: list[
                 linked=linked,
                 linked_name=names.get(linked, "") if linked else "",
                 id_options=options,
+                role=roles.get(u.pk, ""),
                 waiting=waiting,
             )
         )

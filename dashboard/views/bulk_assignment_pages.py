@@ -45,7 +45,7 @@ def _form_ids(request: HttpRequest) -> list[int]:
 
 
 def _job_people(job: BulkAssignment) -> list[str]:
-    names = people_names(job.user_ids)
+    names = people_names(job.user_ids, account_id=job.account_id)
     return [person_name(names, u) for u in job.user_ids]
 
 
@@ -266,7 +266,7 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     )
     page = listed.page
     progress = bulk_assignment.progress_counts([j.pk for j in page.rows])
-    names = people_names(u for j in page.rows for u in j.user_ids)
+    names = people_names((u for j in page.rows for u in j.user_ids), account_id=account.pk)
     rows = [
         JobRow(
             id=job.pk,

@@ -52,7 +52,7 @@ def prospects_csv(request: HttpRequest) -> StreamingHttpResponse:
         for chunk in batched(rows_qs.iterator(chunk_size=ROWS_PER_QUERY), ROWS_PER_QUERY):
             unknown = {str(a.user_id) for p in chunk for a in p.assignee_rows} - names.keys()
             if unknown:
-                names.update(people_names(unknown))
+                names.update(people_names(unknown, account_id=account.pk))
             for p in chunk:
                 yield [
                     p.id,
@@ -131,7 +131,7 @@ def lockbox_activity_csv(request: HttpRequest) -> StreamingHttpResponse:
     def rows() -> Iterator[list[Any]]:
         for chunk in batched(rows_qs.iterator(chunk_size=ROWS_PER_QUERY), MATCH_BATCH):
             events = list(chunk)
-            names = people_names(lockbox_event_user_ids(events))
+            names = people_names(lockbox_event_user_ids(events), account_id=account.pk)
             matches = lockbox_pages.showings_matching(account, events)
             for event in events:
                 item = lockbox_event_item(event, names, zone)

@@ -131,7 +131,7 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
     # The lockbox's account only: after a transfer, its events from the other account stay theirs.
     events_here = LockboxEvent.objects.alive().filter(account_id=lockbox.account_id, lockbox_id=lockbox.id).defer("raw")
     page = keyset_page(events_here, EVENT_SORT, cursor=cursor)
-    names = people_names(lockbox_event_user_ids(page.rows))
+    names = people_names(lockbox_event_user_ids(page.rows), account_id=lockbox.account_id)
     units = {
         u.id: u
         for u in Unit.objects.filter(account_id=lockbox.account_id, id__in={e.unit_id for e in page.rows if e.unit_id}).only(
@@ -226,7 +226,7 @@ def lockbox_activity(request: HttpRequest) -> HttpResponse:
         count_cap=None,
     )
     page = listed.page
-    names = people_names(lockbox_event_user_ids(page.rows))
+    names = people_names(lockbox_event_user_ids(page.rows), account_id=account.pk)
     matches = showings_matching(account, page.rows)
     items = [activity_item(event, names, zone, matches.get(event.id)) for event in page.rows]
     context = listed.context | {"days": by_day(items, zone), "types": pills.LOCKBOX_EVENT_TYPES}

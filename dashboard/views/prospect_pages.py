@@ -93,7 +93,7 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
     options = [] if listed.rows_only else assignee_options(account)
     known = dict(options)
     missing = {u for p in page.rows for u in assignee_user_ids(p)} - known.keys()
-    names = {**known, **people_names(missing)} if missing else known
+    names = {**known, **people_names(missing, account_id=account.pk)} if missing else known
     zone = account_zone(account)
     context = listed.context | {
         "rows": [prospect_row(p, names, zone) for p in page.rows],
@@ -129,7 +129,7 @@ def _live_rows(request: HttpRequest, account: Account, ask: RowsAsk, filters: Pr
             *PROSPECT_ROW_FIELDS, "assignee_ids", "deleted_at"
         )
     )
-    names = people_names({u for p in found for u in assignee_user_ids(p)})
+    names = people_names({u for p in found for u in assignee_user_ids(p)}, account_id=account.pk)
     zone = account_zone(account)
     rows = [prospect_row(p, names, zone, gone=p["deleted_at"] is not None) for p in found]
     new = new_count(ask, filters.qs, filters.sort, Prospect.objects.filter(account=account))

@@ -232,7 +232,7 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     )
     availability: UnitAvailability | None = getattr(unit, "availability", None)
     user_ids = {u for p in prospects for u in assignee_user_ids(p)} | lockbox_event_user_ids(events)
-    names = people_names(user_ids)
+    names = people_names(user_ids, account_id=unit.account_id)
     prospect_rows = [
         UnitProspectRow(
             id=p.id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from dashboard.models import PersonName
 from integrations.rentengine import mirror
 from integrations.rentengine.client import (
     FloorplanRecord,
@@ -16,7 +17,7 @@ from integrations.rentengine.client import (
     SubteamRecord,
     parse_record,
 )
-from integrations.rentengine.models import RentEngineUser, Unit
+from integrations.rentengine.models import Unit
 from tests.dashboard.conftest import ARI_ID, BIRCH, BO_ID, HOSTILE, MAPLE, STRANGER_ID, World
 
 SUBTEAM_MAPLE = "5ab7e111-0000-4000-8000-00000000000a"
@@ -77,5 +78,5 @@ def reference(world: World) -> Reference:
         prescreen_template_id=TEMPLATE_MAPLE, subteam_id=SUBTEAM_MAPLE, street="3318 Chesapeake Blvd"
     )
     Unit.objects.filter(id=3319).update(prescreen_template_id=TEMPLATE_SHARED)
-    RentEngineUser.objects.filter(id=STRANGER_ID).update(name="Sam Stranger")
+    PersonName.objects.create(account_id=MAPLE, user_id=STRANGER_ID, name="Sam Stranger")
     return Reference(world=world)

@@ -329,20 +329,19 @@ class Subteam(MirrorRow):
 
 
 class RentEngineUser(models.Model):
-    """A RentEngine user id seen anywhere in the data (RentEngine has no users endpoint). A manager
-    may give it a name; a team member linked to it lends theirs."""
+    """A RentEngine user id seen anywhere in the data, and the accounts it was seen in (RentEngine has
+    no users endpoint; the dashboard names ids per account)."""
 
     id = models.UUIDField(primary_key=True)
-    name = models.CharField(max_length=200, blank=True)
     accounts = models.ManyToManyField(Account, blank=True, related_name="rentengine_users")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.name or f"User {str(self.id)[:8]}"
+        return f"User {str(self.id)[:8]}"
 
 
 class PrescreeningTemplate(MirrorRow):

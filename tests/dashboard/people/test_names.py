@@ -6,25 +6,32 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboard.models import PersonName
 from dashboard.people.names import people_in_account, people_names, person_name, user_label
 from integrations.rentengine import mirror
-from integrations.rentengine.models import Prospect, RentEngineUser
-from tests.dashboard.conftest import ARI_ID, BO_ID, MAPLE, MIA_ID, STRANGER_ID, prospect_record
+from integrations.rentengine.models import Prospect
+from tests.dashboard.conftest import ARI_ID, BIRCH, BO_ID, MAPLE, MIA_ID, STRANGER_ID, prospect_record
 
 pytestmark = pytest.mark.django_db
 
 
 def test_names_resolve_in_one_query_team_members_first(world) -> None:  # type: ignore[no-untyped-def]
-    RentEngineUser.objects.update_or_create(id=ARI_ID, defaults={"name": "Ari from RentEngine"})
-    RentEngineUser.objects.update_or_create(id=STRANGER_ID, defaults={"name": "Sam Stranger"})
+    PersonName.objects.create(account_id=MAPLE, user_id=ARI_ID, name="Ari from RentEngine")
+    PersonName.objects.create(account_id=MAPLE, user_id=STRANGER_ID, name="Sam Stranger")
     with CaptureQueriesContext(connection) as queries:
-        names = people_names([ARI_ID, STRANGER_ID, "00000000-0000-4000-8000-0000000000aa", None, "not a uuid"])
+        names = people_names([ARI_ID, STRANGER_ID, "00000000-0000-4000-8000-0000000000aa", None, "not a uuid"], account_id=MAPLE)
     assert len(queries) == 1
     assert names[ARI_ID] == "Ari Agent", "the team member's own name wins"
     assert names[STRANGER_ID] == "Sam Stranger"
     assert names["00000000-0000-4000-8000-0000000000aa"] == "User 000000"
     assert person_name(names, "Automation") == "Automation"
     assert user_label(MIA_ID) == "User 1259ef"
+
+
+def test_a_name_given_in_one_account_is_not_shown_in_another(world) -> None:  # type: ignore[no-untyped-def]
+    PersonName.objects.create(account_id=MAPLE, user_id=STRANGER_ID, name="Sam Stranger")
+    assert people_names([STRANGER_ID], account_id=BIRCH)[STRANGER_ID] == "User 9f9f9f"
+    assert people_names([STRANGER_ID], account_id=MAPLE)[STRANGER_ID] == "Sam Stranger"
 
 
 def test_people_in_account_lists_members_and_ids_seen_in_the_data(world) -> None:  # type: ignore[no-untyped-def]

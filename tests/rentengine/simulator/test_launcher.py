@@ -53,7 +53,7 @@ def test_the_demo_people_come_from_the_simulator_and_can_be_made_twice(sim: Simu
     assert "priya" in agents
     assert "noah" in agents
     priya = TeamMember.objects.get(user__username="priya")
-    assert priya.role == TeamMember.Role.AGENT
+    assert priya.role_in(MAPLE_ACCOUNT_ID) == TeamMember.Role.AGENT
     assert [str(a.id) for a in priya.accounts.all()] == [MAPLE_ACCOUNT_ID]
     assert priya.user.check_password(DEMO_PASSWORD)
     assert TeamMember.objects.count() == 12
