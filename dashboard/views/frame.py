@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -57,10 +58,12 @@ def account_switch(request: HttpRequest) -> HttpResponse:
     if any(str(a.id) == wanted for a in request_accounts(request)):
         request.session[SESSION_KEY] = wanted
     target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        target = "/"
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"  # only a path of this site (a bare word would be read as a view name)
     # Cursors and object ids belong to the old account: go back to the list, not the same page.
-    return redirect(target.split("?", 1)[0])
+    return HttpResponseRedirect(iri_to_uri(target.split("?", 1)[0].replace("\x00", "")))
 
 
 @login_not_required

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, When
@@ -262,7 +263,12 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         "lockbox_events_more": len(events) == UNIT_PAGE_LOCKBOX_EVENTS,
         "availability": availability_windows(availability, zone),
         "fees": unit.fees or [],
-        "photos": (unit.photos or [])[:12],
+        "photos": web_urls(unit.photos or [])[:12],
         "reference": unit_reference(unit),
     }
     return render_zoned(request, "units/detail.html", context, zone)
+
+
+def web_urls(values: list[Any]) -> list[str]:
+    """Only http(s) addresses become links or images: a `javascript:` or `data:` URL in RentEngine's data must not."""
+    return [v for v in values if isinstance(v, str) and urlsplit(v.strip()).scheme.lower() in ("http", "https")]

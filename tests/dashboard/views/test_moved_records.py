@@ -53,3 +53,15 @@ def test_the_inventory_does_not_name_the_old_accounts_unit_of_a_moved_box(world:
     assert "7654321" in page
     assert "9001 Birch" not in page
     assert "a unit of another account" in page
+
+
+def test_only_http_photo_addresses_become_links_or_images(world: Any, ari_client: Client) -> None:
+    from integrations.rentengine.models import Unit
+
+    Unit.objects.filter(pk=3318).update(
+        photos=["javascript:alert(1)", "data:text/html,x", " JavaScript:alert(2)", "https://img.example/a.jpg"]
+    )
+    page = ari_client.get("/units/3318/").content.decode()
+    assert "https://img.example/a.jpg" in page
+    assert "javascript:" not in page.lower()
+    assert "data:text/html" not in page
