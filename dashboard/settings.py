@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "csp",
     "integrations.rentengine",
     "dashboard",
 ]
@@ -139,6 +140,7 @@ MIDDLEWARE = [
     "dashboard.observability.request_id_middleware",
     "dashboard.metrics.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -356,6 +358,36 @@ LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 0.5, minimum=0.05)
 LIVE_FALLBACK_POLL_SECONDS = env_float("LIVE_FALLBACK_POLL_SECONDS", 2.0, minimum=0.2)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
+
+# Content Security Policy (django-csp): scripts only from this site (no inline script, no eval);
+# styles may be inline (progress bars set a width; htmx adds its indicator style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "https:", "http:", "data:"],  # unit photos live on RentEngine's hosts
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto (only set this when a proxy you run
+# sets that header), send HSTS, redirect plain HTTP. All off by default (a plain-HTTP demo).
+if env_bool("SECURE_PROXY_SSL", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# /healthz answers plain HTTP on the host network (health checks), even with SSL redirects on.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username, or from
 # one address, that username or address is locked out for AXES_COOLOFF_MINUTES. Unlock early in the
