@@ -76,10 +76,11 @@ def _people_rows(
     member_rows = members.order_by().values_list(
         "rentengine_user_id", "user__first_name", "user__last_name", "user__username", zero
     )
-    rows = member_rows.union(named.order_by().values_list("user_id", "name", blank, blank, one), all=True)
+    others = [named.order_by().values_list("user_id", "name", blank, blank, one)]
     if seen is not None:
-        rows = rows.union(seen.order_by().values_list("id", blank, blank, blank, two), all=True)
-    return list(rows)
+        others.append(seen.order_by().values_list("id", blank, blank, blank, two))
+    # One compound statement: SQLite refuses a union nested inside another.
+    return list(member_rows.union(*others, all=True))
 
 
 def _ranked(rows: Iterable[tuple[Any, ...]], *, keep_unnamed: bool) -> dict[str, tuple[int, str]]:
