@@ -76,7 +76,7 @@ def _people_rows(
     member_rows = members.order_by().values_list(
         "rentengine_user_id", "user__first_name", "user__last_name", "user__username", zero
     )
-    others = [named.order_by().values_list("user_id", "name", blank, blank, one)]
+    others: list[QuerySet[Any]] = [named.order_by().values_list("user_id", "name", blank, blank, one)]
     if seen is not None:
         others.append(seen.order_by().values_list("id", blank, blank, blank, two))
     # One compound statement: SQLite refuses a union nested inside another.
