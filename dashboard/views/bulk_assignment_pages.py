@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
-from dashboard import bulk_assignment
+from dashboard import bulk_assignment, submit_once
 from dashboard.bulk_assignment import AssignmentRefused
 from dashboard.display.links import link
 from dashboard.display.row_models import JobRow
@@ -21,6 +21,7 @@ from dashboard.models import BulkAssignment, get_for_user_or_404
 from dashboard.people.access import account_zone, my_user_id, request_account
 from dashboard.people.names import people_names, person_name
 from dashboard.people.team import candidates_with_workload
+from dashboard.submit_once import SubmitRefused
 from dashboard.views.frame import no_account, render_zoned
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect
 
@@ -135,7 +136,8 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None:
         raise Http404("No account")
-    try:
+
+    def create() -> str:
         job = bulk_assignment.assignment_create(
             account=account,
             by=request.user,  # type: ignore[arg-type]
@@ -145,8 +147,15 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
             source=request.POST.get("source", ""),
             apply_in_bulk=request.POST.get("apply_in_bulk") == "on",
         )
+        return str(job.pk)
+
+    try:
+        outcome = submit_once.run_once(request, "bulk_assign", create)
     except AssignmentRefused as refusal:
         return _refused(request, refusal)
+    except SubmitRefused as refusal:
+        return _refused(request, AssignmentRefused(str(refusal)))
+    job = _get_job_for_user(request, int(outcome.result))  # a repeat: the job the first submit created
     if getattr(request, "htmx", False):
         return trigger_client_event(_toast(request, job), "bulk:created", {"job": job.pk})
     return redirect("assignment", job_id=job.pk)
@@ -216,13 +225,25 @@ def _forbidden() -> HttpResponse:
     return HttpResponse("Only the person who started this assignment, or a manager, can do that.", status=403)
 
 
+def _key_refused(refusal: SubmitRefused) -> HttpResponse:
+    return HttpResponse(str(refusal), status=400)
+
+
 @require_POST
 def assignment_retry(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         job = _controlled_job(request, job_id)
     except PermissionError:
         return _forbidden()
-    bulk_assignment.assignment_retry_failed(job, by=request.user)  # type: ignore[arg-type]
+
+    def retry() -> str:
+        bulk_assignment.assignment_retry_failed(job, by=request.user)  # type: ignore[arg-type]
+        return str(job.pk)
+
+    try:
+        submit_once.run_once(request, f"retry:{job.pk}", retry)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
     return _after_control(request, job)
 
 
@@ -232,11 +253,17 @@ def assignment_undo(request: HttpRequest, job_id: int) -> HttpResponse:
         job = _controlled_job(request, job_id)
     except PermissionError:
         return _forbidden()
+
+    def undo() -> str:
+        return str(bulk_assignment.assignment_undo(job, by=request.user).pk)  # type: ignore[arg-type]
+
     try:
-        undo = bulk_assignment.assignment_undo(job, by=request.user)  # type: ignore[arg-type]
+        outcome = submit_once.run_once(request, f"undo:{job.pk}", undo)
     except AssignmentRefused as refusal:
         return HttpResponse(refusal.message, status=409)
-    return _after_control(request, undo)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
+    return _after_control(request, _get_job_for_user(request, int(outcome.result)))
 
 
 @require_POST
@@ -247,7 +274,15 @@ def assignment_decide(request: HttpRequest, job_id: int, row_id: int, decision: 
         return _forbidden()
     if decision not in ("sent", "resend"):
         raise Http404("No such decision")
-    bulk_assignment.assignment_decide(job, row_id, decision, by=request.user)  # type: ignore[arg-type]
+
+    def decide() -> str:
+        bulk_assignment.assignment_decide(job, row_id, decision, by=request.user)  # type: ignore[arg-type]
+        return str(job.pk)
+
+    try:
+        submit_once.run_once(request, f"decide:{row_id}", decide)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
     return redirect("assignment", job_id=job.pk)
 
 

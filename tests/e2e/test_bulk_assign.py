@@ -4,6 +4,7 @@ selects all matching, assigns them to a colleague, watches the job reach done, a
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,34 @@ def test_an_agent_bulk_assigns_everything_a_filter_matches_watches_it_finish_and
     expect(page.locator("#job-table tbody tr")).to_have_count(2)
     expect(page.locator("#job-table")).to_contain_text(f"{len(chosen)} assigned")
     page.screenshot(path=str(artifacts_dir / "assignments.png"), full_page=True)
+
+
+def test_double_clicking_the_confirm_makes_one_job_and_one_post_per_prospect(
+    live_server,
+    page: Page,
+    filled: SimulatorHandle,
+    worker: None,  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 13 item 8: a double click on "Assign N prospects" made two jobs and duplicate posts."""
+    person, chosen = someone_with_a_handful()
+    page.set_viewport_size({"width": 1360, "height": 900})
+    log_in(page, live_server.url)
+    page.select_option("#f-assignee", person)
+    expect(page.locator("#rows tr[data-id]")).to_have_count(len(chosen))
+    page.locator("#select-page").check()
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.locator("#bulk-dialog")
+    dialog.locator(f'input[name=user_ids][value="{BO_ID}"]').check()
+    dialog.get_by_role("button", name="Review").click()
+    expect(dialog).to_contain_text(f"Assign {len(chosen)} prospects to Bo Agent?")
+    filled.clear_requests()
+    dialog.locator("#bulk-confirm").dblclick()
+
+    toast = page.locator("#bulk-toast .toast")
+    expect(toast).to_contain_text("Bulk assign #")
+    toast.get_by_role("link", name="Open").click()
+    expect(page.locator("#job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
+    assert BulkAssignment.objects.count() == 1
+    posted = Counter(p["body"]["events"][0]["prospect_id"] for p in filled.posts())
+    assert posted == dict.fromkeys(chosen, 1), "one post per prospect"
+    assert all(sim_assignees(filled)[p] == {BO_ID} for p in chosen)
