@@ -147,6 +147,10 @@ class BulkAssignment(models.Model):
     note = models.TextField(blank=True)
     source = models.CharField(max_length=40)
     apply_in_bulk = models.BooleanField(default=False)
+    # "all": every prospect to every person; else split between them (dashboard/assignment_split.py),
+    # each prospect's own person on its outbox row.
+    split = models.CharField(max_length=16, default="all")
+    keep_phone_together = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,6 +4,8 @@ the prospects list shows while a job runs, and /assignments/, the list of jobs."
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -11,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
-from dashboard import bulk_assignment, submit_once
+from dashboard import assignment_split, bulk_assignment, submit_once
 from dashboard.bulk_assignment import AssignmentRefused
 from dashboard.display.links import link
 from dashboard.display.row_models import JobRow
@@ -101,17 +103,44 @@ def assignment_dialog(request: HttpRequest) -> HttpResponse:
         "note": request.POST.get("note", ""),
         "apply_in_bulk": request.POST.get("apply_in_bulk") == "on",
         "note_max": bulk_assignment.NOTE_MAX,
+        "split": request.POST.get("split") or assignment_split.ALL,
+        "keep_phone_together": request.POST.get("keep_phone_together") == "on",
     }
     return render(request, "assignments/dialog.html#choose", context)
+
+
+def _workload_basis(request: HttpRequest, users: list[str]) -> dict[str, int] | None:
+    """The open prospects per person the review showed (so the job splits as it said), if sound."""
+    try:
+        basis = json.loads(request.POST.get("basis", "") or "null")
+    except ValueError:
+        return None
+    if not isinstance(basis, dict) or set(basis) != set(users):
+        return None
+    if not all(isinstance(v, int) and 0 <= v < 10**9 for v in basis.values()):
+        return None
+    return basis
 
 
 def _dialog_confirm(request: HttpRequest, account: Account, ids: list[int]) -> HttpResponse:
     users = bulk_assignment.people_check(account, request.POST.getlist("user_ids"))
     source = bulk_assignment.source_check(request.POST.get("source", ""))
     apply_in_bulk = request.POST.get("apply_in_bulk") == "on"
+    split = bulk_assignment.split_check(request.POST.get("split", ""))
+    keep = split != assignment_split.ALL and (request.POST.get("keep_phone_together") == "on" or apply_in_bulk)
     people = bulk_assignment.assignable_people(account)
+    workload = bulk_assignment.open_workload(account) if split == assignment_split.BALANCED else None
+    if workload is not None:
+        workload = {u: workload.get(u, 0) for u in users}
+    plan = bulk_assignment.targets_plan(account, ids, users, split=split, keep_phone_together=keep, workload=workload)
     current = bulk_assignment.assignees_of(ids)
-    already = sum(1 for pid in ids if current.get(pid) == set(users))
+    already = sum(1 for pid in ids if current.get(pid) == set(plan.get(pid, users)))
+    shares = []
+    if split != assignment_split.ALL:
+        one = {pid: targets[0] for pid, targets in plan.items()}
+        shares = [
+            {"name": people[u], "count": n, "open": (workload or {}).get(u)} for u, n in assignment_split.shares(one, users)
+        ]
     extra = 0
     if apply_in_bulk:
         phones = set(Prospect.objects.filter(id__in=ids).exclude(phone_digits="").values_list("phone_digits", flat=True))
@@ -127,6 +156,11 @@ def _dialog_confirm(request: HttpRequest, account: Account, ids: list[int]) -> H
         "apply_in_bulk": apply_in_bulk,
         "already": already,
         "extra": extra,
+        "split": split,
+        "split_label": assignment_split.LABELS[split],
+        "keep_phone_together": keep,
+        "shares": shares,
+        "basis": json.dumps(workload) if workload is not None else "",
     }
     return render(request, "assignments/dialog.html#confirm", context)
 
@@ -146,6 +180,9 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
             note=request.POST.get("note", ""),
             source=request.POST.get("source", ""),
             apply_in_bulk=request.POST.get("apply_in_bulk") == "on",
+            split=request.POST.get("split", ""),
+            keep_phone_together=request.POST.get("keep_phone_together") == "on",
+            workload=_workload_basis(request, request.POST.getlist("user_ids")),
         )
         return str(job.pk)
 
@@ -189,6 +226,11 @@ def assignment_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     rows = OutboxAssignment.objects.filter(job_id=job.pk).select_related("prospect").order_by("id")
     problems = list(rows.filter(state__in=[OutboxAssignment.State.FAILED, OutboxAssignment.State.UNKNOWN])[:PROBLEM_ROWS_SHOWN])
     shown = list(rows.defer("log")[:ROWS_SHOWN])
+    if job.split != assignment_split.ALL:
+        given = Counter(u[0] for u in rows.values_list("user_ids", flat=True) if u)
+        names = people_names(job.user_ids, account_id=job.account_id)
+        context["shares"] = [(person_name(names, u), given.get(u, 0)) for u in job.user_ids]
+        context["split_label"] = assignment_split.LABELS.get(job.split, job.split)
     context |= {
         "title": f"Bulk assign #{job.pk}",
         "problems": problems,
