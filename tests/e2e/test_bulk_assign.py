@@ -18,7 +18,7 @@ from dashboard.models import BulkAssignment
 from integrations.rentengine.models import ProspectAssignee
 from integrations.rentengine.outbox.tasks import PARALLEL, QUEUED_KEY
 from tests.e2e.test_screens import log_in
-from tests.rentengine.outbox.conftest import BO_ID, MAPLE, fast_passwords, filled, sim, sim_assignees, sim_server
+from tests.rentengine.outbox.conftest import ARI_ID, BO_ID, MAPLE, fast_passwords, filled, sim, sim_assignees, sim_server
 from tests.support.simulator import SimulatorHandle
 from tests.support.worker import celery_worker
 
@@ -141,3 +141,41 @@ def test_double_clicking_the_confirm_makes_one_job_and_one_post_per_prospect(
     posted = Counter(p["body"]["events"][0]["prospect_id"] for p in filled.posts())
     assert posted == dict.fromkeys(chosen, 1), "one post per prospect"
     assert all(sim_assignees(filled)[p] == {BO_ID} for p in chosen)
+
+
+def test_a_manager_splits_a_selection_round_robin_and_each_prospect_gets_one_person(
+    live_server,
+    page: Page,
+    filled: SimulatorHandle,
+    worker: None,  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 16 item 1: split between two people instead of giving both of them everything."""
+    person, chosen = someone_with_a_handful()
+    page.set_viewport_size({"width": 1360, "height": 900})
+    log_in(page, live_server.url)
+    page.select_option("#f-assignee", person)
+    expect(page.locator("#rows tr[data-id]")).to_have_count(len(chosen))
+    page.locator("#select-page").check()
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.locator("#bulk-dialog")
+    dialog.locator(f'input[name=user_ids][value="{BO_ID}"]').check()
+    dialog.locator(f'input[name=user_ids][value="{ARI_ID}"]').check()
+    dialog.get_by_label("Split between them, round robin").check()
+    dialog.get_by_role("button", name="Review").click()
+    expect(dialog).to_contain_text(f"Split {len(chosen)} prospects between")
+    shares = dialog.locator("#split-shares tbody tr")
+    expect(shares).to_have_count(2)
+    shown = {
+        shares.nth(i).locator("td").nth(0).inner_text(): int(shares.nth(i).locator("td").nth(1).inner_text()) for i in range(2)
+    }
+    assert sorted(shown.values()) == [len(chosen) // 2, len(chosen) - len(chosen) // 2]
+    dialog.locator("#bulk-confirm").click()
+
+    toast = page.locator("#bulk-toast .toast")
+    expect(toast).to_contain_text("Bulk assign #")
+    toast.get_by_role("link", name="Open").click()
+    expect(page.locator("#job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(page.locator("#job-shares")).to_contain_text(f"Bo Agent ({shown['Bo Agent']})")
+    remote = sim_assignees(filled)
+    got = Counter(next(iter(remote[p])) for p in chosen if len(remote[p]) == 1)
+    assert got == {BO_ID: shown["Bo Agent"], ARI_ID: shown["Ari Agent"]}, "each prospect has exactly one of the two"
