@@ -48,6 +48,13 @@ def key_of(request: HttpRequest) -> uuid.UUID | None:
         raise SubmitRefused("This form's key is not valid; reload the page and try again.") from None
 
 
+def _user_id(request: HttpRequest) -> int:
+    pk = request.user.pk
+    if pk is None:  # the views are behind the login; a key means nothing without a person
+        raise SubmitRefused("Log in to do that.")
+    return int(pk)
+
+
 def _first(key: uuid.UUID, user_id: int, action: str) -> Outcome:
     first = SubmitKey.objects.filter(key=key).first()
     if first is None or first.user_id != user_id or first.action != action:
@@ -63,7 +70,7 @@ def run_once(request: HttpRequest, action: str, work: Callable[[], str]) -> Outc
     key = key_of(request)
     if key is None:
         return Outcome(work(), repeated=False)
-    user_id = int(request.user.pk)
+    user_id = _user_id(request)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -82,7 +89,7 @@ def run_once_then(request: HttpRequest, action: str, result: str, work: Callable
     the claim and does nothing; work that fails after the claim is not retried with this key."""
     key = key_of(request)
     if key is not None:
-        user_id = int(request.user.pk)
+        user_id = _user_id(request)
         try:
             with transaction.atomic():
                 SubmitKey.objects.create(key=key, user_id=user_id, action=action, result=result)
