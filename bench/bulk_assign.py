@@ -2,6 +2,7 @@
 assigns every prospect exactly once.
 
     python bench/bulk_assign.py [--size small]      # small: 100 prospects; default: 1,000
+    python bench/bulk_assign.py --split 4           # split between 4 people (round robin; --split-mode balanced)
 
 1. Starts the simulator (its default limit, 30 requests per 5 s; no other lane busy) and copies its
    prospects into a scratch PostgreSQL database with the limit off.
@@ -9,9 +10,11 @@ assigns every prospect exactly once.
 3. "Clicks" confirm: POSTs the assign form for N prospects as a manager, through the real view.
 4. Waits for the job to end and reads the simulator's request log: posts, seconds (click to the last
    answer), posts per second against the simulator's limit, first post after the click, duplicates
-   (a reference RentEngine acted on twice) and lost prospects (not assigned in the simulator at the end).
+   (a reference RentEngine acted on twice) and lost prospects (not assigned in the simulator at the end
+   to exactly the person or people the job meant; with --split, each prospect to its one person, and
+   how many each person got).
 
-Writes bench/results/bulk_assign.json. Needs PostgreSQL (DATABASE_URL, default
+Writes bench/results/bulk_assign.json (bulk_assign_split.json with --split). Needs PostgreSQL (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/postgres, is used to create the scratch database); uses REDIS_URL
 for the broker and the shared limiter when set (the file-system broker otherwise).
 """
@@ -53,10 +56,15 @@ def control(port: int, method: str, path: str, **kwargs: object) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="medium", choices=sorted(SIZES), help="small: 100 prospects; medium: 1,000")
+    parser.add_argument("--split", type=int, default=0, metavar="N", help="split the selection between N people")
+    parser.add_argument("--split-mode", default="round_robin", choices=("round_robin", "balanced"))
     args = parser.parse_args()
     prospects, sim_size = SIZES[args.size]
+    if args.split < 0 or args.split == 1:
+        parser.error("--split takes 2 or more people")
 
-    print(f"== bulk-assign benchmark: {prospects} prospects")
+    split = f", split between {args.split} people ({args.split_mode})" if args.split else ""
+    print(f"== bulk-assign benchmark: {prospects} prospects{split}")
     port = free_port()
     simulator = simulator_start(size=sim_size, port=port, token=TOKEN)
     worker = None
@@ -76,12 +84,13 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        ids = fill(port, prospects)
+        people = split_people(port, args.split) if args.split else [TARGET_ID]
+        ids = fill(port, prospects, people)
         reset_shared_state()
         control(port, "POST", "/rate_limit", json={"rate_limit": "30/5s"})  # the default limit, windows emptied
         control(port, "DELETE", "/requests")
         worker = start_worker()
-        clicked, job_id = click(ids)
+        clicked, job_id = click(ids, people, args.split_mode if args.split else "all")
         ended = wait_for(job_id, timeout=60 + prospects)
         result = figures(port, ids, clicked, ended, job_id)
     finally:
@@ -91,13 +100,25 @@ def main() -> None:
         simulator.terminate()
         simulator.wait()
     result["size"] = args.size
+    if args.split:
+        result["split"] = {"people": args.split, "mode": args.split_mode}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bulk_assign.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "bulk_assign_split.json" if args.split else "bulk_assign.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
-def fill(port: int, wanted: int) -> list[int]:
-    """The simulator's prospects into the mirror (limit off for the copy), a manager and an agent."""
+def split_people(port: int, n: int) -> list[str]:
+    """N of the first account's users (the agent first), as the simulator knows them."""
+    users = [u["id"] for u in control(port, "GET", "/people")["users"] if MAPLE in u["account_ids"] and u["id"] != MANAGER_ID]
+    people = [TARGET_ID, *[u for u in users if u != TARGET_ID]][:n]
+    if len(people) < n:
+        sys.exit(f"the simulator's first account has only {len(people)} people to split between")
+    return people
+
+
+def fill(port: int, wanted: int, people: list[str]) -> list[int]:
+    """The simulator's prospects into the mirror (limit off for the copy), a manager and the agents."""
     from django.contrib.auth.models import User
 
     from dashboard.models import TeamMember
@@ -116,10 +137,10 @@ def fill(port: int, wanted: int) -> list[int]:
     maple = Account.objects.get(pk=MAPLE)
     for username, user_id, role in (
         ("bench-manager", MANAGER_ID, TeamMember.Role.MANAGER),
-        ("bench-agent", TARGET_ID, TeamMember.Role.AGENT),
+        *((f"bench-agent{i or ''}", person, TeamMember.Role.AGENT) for i, person in enumerate(people)),
     ):
         user = User.objects.create_user(username=username, first_name=username.split("-")[1].title())
-        TeamMember.objects.create(user=user, role=role, rentengine_user_id=user_id).accounts.set([maple])
+        TeamMember.objects.create(user=user, rentengine_user_id=user_id).accounts.set([maple], through_defaults={"role": role})
     ids = list(Prospect.objects.alive().filter(account=maple).order_by("id").values_list("id", flat=True)[:wanted])
     if len(ids) < wanted:
         sys.exit(f"the simulator has only {len(ids)} prospects in its first account")
@@ -155,8 +176,8 @@ def start_worker() -> subprocess.Popen[bytes]:
     return process
 
 
-def click(ids: list[int]) -> tuple[float, int]:
-    """The manager confirms the dialog: the same POST the browser sends."""
+def click(ids: list[int], people: list[str], split: str) -> tuple[float, int]:
+    """The manager confirms the dialog: the same POST the browser sends (the confirm step's fields)."""
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -164,14 +185,13 @@ def click(ids: list[int]) -> tuple[float, int]:
 
     client = Client()
     client.force_login(User.objects.get(username="bench-manager"))
-    form = {"ids": ",".join(map(str, ids)), "user_ids": [TARGET_ID], "source": "Other", "note": "Benchmark"}
+    form = {"ids": ",".join(map(str, ids)), "user_ids": people, "source": "Other", "note": "Benchmark", "split": split}
     # What the manager's browser asks first: the list, the dialog, the confirm step.
-    for response in (
-        client.get("/prospects/?assignee=all"),
-        client.post("/assignments/new/", {"ids": form["ids"]}),
-        client.post("/assignments/new/", {**form, "step": "confirm"}),
-    ):
+    confirm = client.post("/assignments/new/", {**form, "step": "confirm"})
+    for response in (client.get("/prospects/?assignee=all"), client.post("/assignments/new/", {"ids": form["ids"]}), confirm):
         assert response.status_code == 200, response.status_code
+    hidden = dict(re.findall(r'<input type="hidden" name="(submit_key|basis)" value="([^"]*)">', confirm.content.decode()))
+    form |= {k: v.replace("&quot;", '"') for k, v in hidden.items()}
     clicked = time.time()
     response = client.post("/assignments/create/", form)
     print(f"  clicked at {clicked:.3f}")
@@ -199,7 +219,11 @@ def wait_for(job_id: int, *, timeout: float) -> float:
 
 def figures(port: int, ids: list[int], clicked: float, ended: float, job_id: int) -> dict:
     from dashboard.bulk_assignment import progress_counts
+    from integrations.rentengine.models import OutboxAssignment
 
+    meant = {
+        pid: set(users) for pid, users in OutboxAssignment.objects.filter(job_id=job_id).values_list("prospect_id", "user_ids")
+    }
     posts = control(port, "GET", "/requests", params={"method": "POST", "path": "/leasing_events"})["requests"]
     committed = [p for p in posts if (p["status"] and 200 <= p["status"] < 300) or p["fault"] == "drop_after_commit"]
     references = collections.Counter(REFERENCE.search(p["body"]["events"][0].get("notes", "")).group(0) for p in committed)  # type: ignore[union-attr]
@@ -219,7 +243,8 @@ def figures(port: int, ids: list[int], clicked: float, ended: float, job_id: int
         "limit_per_s": SIMULATOR_LIMIT_PER_S,
         "ratio_to_bound": round(rate / SIMULATOR_LIMIT_PER_S, 3),
         "duplicates": sum(n - 1 for n in references.values() if n > 1),
-        "lost": sum(1 for pid in ids if assigned.get(pid) != {TARGET_ID}),
+        "lost": sum(1 for pid in ids if assigned.get(pid) != meant.get(pid)),
+        "per_person": dict(collections.Counter(next(iter(meant[pid])) for pid in ids if len(meant.get(pid, ())) == 1)),
         "first_post_ms": round((min(p["at"] for p in posts) - clicked) * 1000, 1),
         "http_429": sum(1 for p in posts if p["status"] == 429),
         "job": {"done": progress.done, "failed": progress.failed, "skipped": progress.skipped, "unknown": progress.unknown},

@@ -5,7 +5,7 @@ operator decisions and undo."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,8 +14,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from dashboard import assignment_split
 from dashboard.models import BulkAssignment, user_is_manager
 from dashboard.people.names import people_in_account, user_id_normalize
+from dashboard.people.team import candidates_with_workload
 from integrations.rentengine import outbox, vocabulary
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect, ProspectAssignee
 
@@ -104,6 +106,39 @@ def source_check(source: str) -> str:
     return source
 
 
+def split_check(split: str) -> str:
+    split = split or assignment_split.ALL
+    if split not in assignment_split.MODES:
+        raise AssignmentRefused("Choose how to share the prospects: everyone gets all, round robin or balanced.")
+    return split
+
+
+def targets_plan(
+    account: Account,
+    prospect_ids: Sequence[int],
+    users: Sequence[str],
+    *,
+    split: str,
+    keep_phone_together: bool,
+    workload: Mapping[str, int] | None = None,
+) -> dict[int, list[str]]:
+    """{prospect id: the users it goes to}: all of them, or its one person when split. `workload`
+    (open prospects per person) is read now when not given (the review passes what it showed)."""
+    prospects = list(Prospect.objects.filter(account=account, id__in=prospect_ids).values_list("id", "phone_digits"))
+    if split == assignment_split.ALL:
+        return {pid: list(users) for pid, _ in prospects}
+    if split == assignment_split.BALANCED and workload is None:
+        workload = open_workload(account)
+    one = assignment_split.split_selection(
+        prospects, users, mode=split, workload=workload, keep_phone_together=keep_phone_together
+    )
+    return {pid: [person] for pid, person in one.items()}
+
+
+def open_workload(account: Account) -> dict[str, int]:
+    return {c.user_id: c.open_prospects for c in candidates_with_workload(account)}
+
+
 def signature(by: User, text: str) -> str:
     return f"{text} by {by.get_full_name() or by.get_username()}"
 
@@ -117,16 +152,29 @@ def assignment_create(
     note: str = "",
     source: str = DEFAULT_SOURCE,
     apply_in_bulk: bool = False,
+    split: str = assignment_split.ALL,
+    keep_phone_together: bool = False,
+    workload: Mapping[str, int] | None = None,
 ) -> BulkAssignment:
     """Check the request, then write the job and one outbox row per prospect in one transaction;
-    the outbox workers start once it commits."""
+    the outbox workers start once it commits. Split between people, each row carries its one person
+    (`apply_in_bulk` then keeps a phone's enquiries together: one post assigns them all)."""
     selection_check(account, prospect_ids)
     users = people_check(account, user_ids)
     source = source_check(source)
+    split = split_check(split)
+    keep_phone_together = split != assignment_split.ALL and (keep_phone_together or apply_in_bulk)
     note = " ".join(note.split())[:NOTE_MAX]
     with transaction.atomic():
         job = BulkAssignment.objects.create(
-            account=account, created_by=by, user_ids=users, note=note, source=source, apply_in_bulk=apply_in_bulk
+            account=account,
+            created_by=by,
+            user_ids=users,
+            note=note,
+            source=source,
+            apply_in_bulk=apply_in_bulk,
+            split=split,
+            keep_phone_together=keep_phone_together,
         )
         summary = signature(by, f"Bulk assign #{job.pk}")
         row_note = f"{note} · {summary}" if note else summary
@@ -134,28 +182,30 @@ def assignment_create(
             Prospect.objects.filter(account=account, id__in=prospect_ids).order_by("id").values_list("id", "phone_digits")
         )
         current = assignees_of([pid for pid, _ in prospects])
-        target = set(users)
+        plan = targets_plan(account, prospect_ids, users, split=split, keep_phone_together=keep_phone_together, workload=workload)
         rows: list[OutboxAssignment] = []
         leads: dict[int, int] = {}
-        lead_by_phone: dict[str, int] = {}
+        lead_by_phone: dict[tuple[str, tuple[str, ...]], int] = {}
         for prospect_id, phone in prospects:
+            target = plan[prospect_id]
             row = OutboxAssignment(
                 job_id=job.pk,
                 account=account,
                 prospect_id=prospect_id,
-                user_ids=users,
+                user_ids=target,
                 apply_in_bulk=apply_in_bulk,
                 source=source,
                 note=row_note,
             )
-            if current.get(prospect_id) == target:
+            if current.get(prospect_id) == set(target):
                 row.state, row.reason = State.SKIPPED, "already assigned to exactly these users"
             elif apply_in_bulk and phone:
                 # One post assigns every prospect with this phone: the others wait for it.
-                if phone in lead_by_phone:
-                    leads[prospect_id] = lead_by_phone[phone]
+                group = (phone, tuple(target))
+                if group in lead_by_phone:
+                    leads[prospect_id] = lead_by_phone[group]
                 else:
-                    lead_by_phone[phone] = prospect_id
+                    lead_by_phone[group] = prospect_id
             rows.append(row)
         outbox.rows_create(rows, leads=leads)
         outbox.drain_on_commit()

@@ -147,6 +147,10 @@ class BulkAssignment(models.Model):
     note = models.TextField(blank=True)
     source = models.CharField(max_length=40)
     apply_in_bulk = models.BooleanField(default=False)
+    # "all": every prospect to every person; else split between them (dashboard/assignment_split.py),
+    # each prospect's own person on its outbox row.
+    split = models.CharField(max_length=16, default="all")
+    keep_phone_together = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -154,6 +158,22 @@ class BulkAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"Bulk {self.get_kind_display().lower()} #{self.pk}"
+
+
+class SubmitKey(models.Model):
+    """A one-time key a form that starts work carries (`{% submit_key %}`): the first submit with it
+    does the work and records its result here; a repeat (a double click, a resent form) finds the key
+    and answers with that result instead of doing the work again. The primary key is the guard: of two
+    concurrent submits, the second waits on the first's insert and then reads its result."""
+
+    key = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=40, help_text="What the form does, e.g. bulk_assign, undo, sync_now.")
+    result = models.CharField(max_length=300, blank=True, help_text="What the first submit produced (a job id, a URL).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"
 
 
 class SavedView(models.Model):

@@ -14,6 +14,7 @@ from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.utils import timezone
 
+from dashboard import submit_once
 from dashboard.models import BulkAssignment
 from integrations.rentengine import outbox, sync, webhooks
 from integrations.rentengine.models import OutboxAssignment
@@ -36,4 +37,5 @@ def retention_prune() -> dict[str, Any]:
     # A job is kept while it has rows: its page is its rows' story.
     old_jobs = BulkAssignment.objects.filter(created_at__lt=before(settings.RETENTION_OUTBOX_DAYS))
     pruned["bulk_jobs"] = old_jobs.exclude(pk__in=OutboxAssignment.objects.values("job_id")).delete()[0]
+    pruned["submit_keys"] = submit_once.keys_prune(now - submit_once.KEEP)
     return pruned

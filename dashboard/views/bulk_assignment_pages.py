@@ -4,6 +4,8 @@ the prospects list shows while a job runs, and /assignments/, the list of jobs."
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -11,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
-from dashboard import bulk_assignment
+from dashboard import assignment_split, bulk_assignment, submit_once
 from dashboard.bulk_assignment import AssignmentRefused
 from dashboard.display.links import link
 from dashboard.display.row_models import JobRow
@@ -21,6 +23,7 @@ from dashboard.models import BulkAssignment, get_for_user_or_404
 from dashboard.people.access import account_zone, my_user_id, request_account
 from dashboard.people.names import people_names, person_name
 from dashboard.people.team import candidates_with_workload
+from dashboard.submit_once import SubmitRefused
 from dashboard.views.frame import no_account, render_zoned
 from integrations.rentengine.models import Account, OutboxAssignment, Prospect
 
@@ -100,17 +103,44 @@ def assignment_dialog(request: HttpRequest) -> HttpResponse:
         "note": request.POST.get("note", ""),
         "apply_in_bulk": request.POST.get("apply_in_bulk") == "on",
         "note_max": bulk_assignment.NOTE_MAX,
+        "split": request.POST.get("split") or assignment_split.ALL,
+        "keep_phone_together": request.POST.get("keep_phone_together") == "on",
     }
     return render(request, "assignments/dialog.html#choose", context)
+
+
+def _workload_basis(request: HttpRequest, users: list[str]) -> dict[str, int] | None:
+    """The open prospects per person the review showed (so the job splits as it said), if sound."""
+    try:
+        basis = json.loads(request.POST.get("basis", "") or "null")
+    except ValueError:
+        return None
+    if not isinstance(basis, dict) or set(basis) != set(users):
+        return None
+    if not all(isinstance(v, int) and 0 <= v < 10**9 for v in basis.values()):
+        return None
+    return basis
 
 
 def _dialog_confirm(request: HttpRequest, account: Account, ids: list[int]) -> HttpResponse:
     users = bulk_assignment.people_check(account, request.POST.getlist("user_ids"))
     source = bulk_assignment.source_check(request.POST.get("source", ""))
     apply_in_bulk = request.POST.get("apply_in_bulk") == "on"
+    split = bulk_assignment.split_check(request.POST.get("split", ""))
+    keep = split != assignment_split.ALL and (request.POST.get("keep_phone_together") == "on" or apply_in_bulk)
     people = bulk_assignment.assignable_people(account)
+    workload = bulk_assignment.open_workload(account) if split == assignment_split.BALANCED else None
+    if workload is not None:
+        workload = {u: workload.get(u, 0) for u in users}
+    plan = bulk_assignment.targets_plan(account, ids, users, split=split, keep_phone_together=keep, workload=workload)
     current = bulk_assignment.assignees_of(ids)
-    already = sum(1 for pid in ids if current.get(pid) == set(users))
+    already = sum(1 for pid in ids if current.get(pid) == set(plan.get(pid, users)))
+    shares = []
+    if split != assignment_split.ALL:
+        one = {pid: targets[0] for pid, targets in plan.items()}
+        shares = [
+            {"name": people[u], "count": n, "open": (workload or {}).get(u)} for u, n in assignment_split.shares(one, users)
+        ]
     extra = 0
     if apply_in_bulk:
         phones = set(Prospect.objects.filter(id__in=ids).exclude(phone_digits="").values_list("phone_digits", flat=True))
@@ -126,6 +156,11 @@ def _dialog_confirm(request: HttpRequest, account: Account, ids: list[int]) -> H
         "apply_in_bulk": apply_in_bulk,
         "already": already,
         "extra": extra,
+        "split": split,
+        "split_label": assignment_split.LABELS[split],
+        "keep_phone_together": keep,
+        "shares": shares,
+        "basis": json.dumps(workload) if workload is not None else "",
     }
     return render(request, "assignments/dialog.html#confirm", context)
 
@@ -135,7 +170,8 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None:
         raise Http404("No account")
-    try:
+
+    def create() -> str:
         job = bulk_assignment.assignment_create(
             account=account,
             by=request.user,  # type: ignore[arg-type]
@@ -144,9 +180,19 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
             note=request.POST.get("note", ""),
             source=request.POST.get("source", ""),
             apply_in_bulk=request.POST.get("apply_in_bulk") == "on",
+            split=request.POST.get("split", ""),
+            keep_phone_together=request.POST.get("keep_phone_together") == "on",
+            workload=_workload_basis(request, request.POST.getlist("user_ids")),
         )
+        return str(job.pk)
+
+    try:
+        outcome = submit_once.run_once(request, "bulk_assign", create)
     except AssignmentRefused as refusal:
         return _refused(request, refusal)
+    except SubmitRefused as refusal:
+        return _refused(request, AssignmentRefused(str(refusal)))
+    job = _get_job_for_user(request, int(outcome.result))  # a repeat: the job the first submit created
     if getattr(request, "htmx", False):
         return trigger_client_event(_toast(request, job), "bulk:created", {"job": job.pk})
     return redirect("assignment", job_id=job.pk)
@@ -180,6 +226,11 @@ def assignment_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     rows = OutboxAssignment.objects.filter(job_id=job.pk).select_related("prospect").order_by("id")
     problems = list(rows.filter(state__in=[OutboxAssignment.State.FAILED, OutboxAssignment.State.UNKNOWN])[:PROBLEM_ROWS_SHOWN])
     shown = list(rows.defer("log")[:ROWS_SHOWN])
+    if job.split != assignment_split.ALL:
+        given = Counter(u[0] for u in rows.values_list("user_ids", flat=True) if u)
+        names = people_names(job.user_ids, account_id=job.account_id)
+        context["shares"] = [(person_name(names, u), given.get(u, 0)) for u in job.user_ids]
+        context["split_label"] = assignment_split.LABELS.get(job.split, job.split)
     context |= {
         "title": f"Bulk assign #{job.pk}",
         "problems": problems,
@@ -216,13 +267,25 @@ def _forbidden() -> HttpResponse:
     return HttpResponse("Only the person who started this assignment, or a manager, can do that.", status=403)
 
 
+def _key_refused(refusal: SubmitRefused) -> HttpResponse:
+    return HttpResponse(str(refusal), status=400)
+
+
 @require_POST
 def assignment_retry(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         job = _controlled_job(request, job_id)
     except PermissionError:
         return _forbidden()
-    bulk_assignment.assignment_retry_failed(job, by=request.user)  # type: ignore[arg-type]
+
+    def retry() -> str:
+        bulk_assignment.assignment_retry_failed(job, by=request.user)  # type: ignore[arg-type]
+        return str(job.pk)
+
+    try:
+        submit_once.run_once(request, f"retry:{job.pk}", retry)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
     return _after_control(request, job)
 
 
@@ -232,11 +295,17 @@ def assignment_undo(request: HttpRequest, job_id: int) -> HttpResponse:
         job = _controlled_job(request, job_id)
     except PermissionError:
         return _forbidden()
+
+    def undo() -> str:
+        return str(bulk_assignment.assignment_undo(job, by=request.user).pk)  # type: ignore[arg-type]
+
     try:
-        undo = bulk_assignment.assignment_undo(job, by=request.user)  # type: ignore[arg-type]
+        outcome = submit_once.run_once(request, f"undo:{job.pk}", undo)
     except AssignmentRefused as refusal:
         return HttpResponse(refusal.message, status=409)
-    return _after_control(request, undo)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
+    return _after_control(request, _get_job_for_user(request, int(outcome.result)))
 
 
 @require_POST
@@ -247,7 +316,15 @@ def assignment_decide(request: HttpRequest, job_id: int, row_id: int, decision: 
         return _forbidden()
     if decision not in ("sent", "resend"):
         raise Http404("No such decision")
-    bulk_assignment.assignment_decide(job, row_id, decision, by=request.user)  # type: ignore[arg-type]
+
+    def decide() -> str:
+        bulk_assignment.assignment_decide(job, row_id, decision, by=request.user)  # type: ignore[arg-type]
+        return str(job.pk)
+
+    try:
+        submit_once.run_once(request, f"decide:{row_id}", decide)
+    except SubmitRefused as refusal:
+        return _key_refused(refusal)
     return redirect("assignment", job_id=job.pk)
 
 

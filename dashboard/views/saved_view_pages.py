@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard import submit_once
 from dashboard.display.row_models import SavedViewRow
 from dashboard.lists.saved_views import ViewRefused, list_url, view_default_set, view_save, views_visible
 from dashboard.models import SavedView
@@ -25,7 +26,9 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     if account is None:
         raise Http404("No account.")
     list_name = request.POST.get("list", "")
-    try:
+    saved: list[SavedView] = []
+
+    def save() -> str:
         view = view_save(
             owner=request.user,  # type: ignore[arg-type]
             account=account,
@@ -35,11 +38,17 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
             shared=bool(request.POST.get("shared")),
             default=bool(request.POST.get("default")),
         )
-    except ViewRefused as refusal:
+        saved.append(view)
+        return list_url(view.list_name, view.query)
+
+    try:
+        outcome = submit_once.run_once(request, "saved_view", save)
+    except (ViewRefused, submit_once.SubmitRefused) as refusal:
         messages.error(request, str(refusal))
         return redirect(reverse("saved_views"))
-    messages.success(request, f"Saved the view “{view.name}”.")
-    return redirect(list_url(view.list_name, view.query))
+    if saved:  # not on a repeat: the first submit said so already
+        messages.success(request, f"Saved the view “{saved[0].name}”.")
+    return redirect(outcome.result)
 
 
 def _own_view(request: HttpRequest, view_id: int) -> SavedView:

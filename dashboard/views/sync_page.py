@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from dashboard import submit_once
 from dashboard.models import user_is_manager
 from dashboard.ops import banners_current
 from dashboard.people.access import request_accounts
@@ -121,7 +122,18 @@ def sync_now(request: HttpRequest) -> HttpResponse:
     if not set(names) <= set(sync.resource_specs()):
         messages.error(request, f"There is no resource called {resource!r}.")
         return redirect("sync")
-    started = [name for name in names if sync.sync_start_now(name, full=full)]
+    started: list[str] = []
+
+    def start() -> None:
+        started.extend(name for name in names if sync.sync_start_now(name, full=full))
+
+    try:
+        outcome = submit_once.run_once_then(request, "sync_now", "sync", start)
+    except submit_once.SubmitRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("sync")
+    if outcome.repeated:  # a double click: the first click started it
+        return redirect("sync")
     busy = [name for name in names if name not in started]
     if started:
         messages.success(request, f"{'Full sync' if full else 'Sync'} started: {', '.join(started)}. Progress shows below.")

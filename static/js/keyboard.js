@@ -10,6 +10,7 @@
     ["j / k", "Next / previous row"],
     ["x", "Select the row (tick its box where the list has one)"],
     ["o or Enter", "Open the row"],
+    ["a", "Assign the row's prospect (or the prospect on this page)"],
     ["/", "Search"],
     ["g then u", "Go to units"], ["g then p", "Go to prospects"], ["g then s", "Go to showings"],
     ["g then l", "Go to lockboxes"], ["g then t", "Go to the team"],
@@ -71,6 +72,15 @@
     if (link) window.location.assign(link.href);
   }
 
+  // The row's "Assign…" (static/js/assign_one.js opens its dialog), else the page's own.
+  function assign(event) {
+    var row = cursorRow();
+    var link = (row && row.querySelector("[data-assign-one]")) || document.querySelector("[data-assign-one][data-page-action]");
+    if (!link) return;
+    event.preventDefault();
+    link.click();
+  }
+
   function search() {
     var field = document.getElementById("f-q") || document.getElementById("global-q");
     if (!field) return;
@@ -113,6 +123,7 @@
       case "k": move(-1); break;
       case "x": select(); break;
       case "o": open(); break;
+      case "a": assign(event); break;
       case "Enter":
         // A focused link or button keeps its own Enter.
         if (!cursorRow() || /^(A|BUTTON|SUMMARY)$/.test(event.target.tagName)) return;
