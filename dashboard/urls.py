@@ -19,6 +19,7 @@ from dashboard.views import (
     showing_pages,
     sync_page,
     team_page,
+    today_page,
     unit_pages,
 )
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("integrations.rentengine.urls")),
     path("account/", frame.account_switch, name="account_switch"),
+    path("today/", today_page.today, name="today"),
     path("search/", search_page.search, name="search"),
     path("live/stream/", live_endpoints.live_stream, name="live_stream"),
     path("live/versions/", live_endpoints.live_versions, name="live_versions"),

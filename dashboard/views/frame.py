@@ -41,7 +41,8 @@ def no_account(request: HttpRequest, title: str) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("prospects")
+    """Where a login lands: My day (an agent's own, a manager's team's)."""
+    return redirect("today")
 
 
 @require_GET
