@@ -178,10 +178,9 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     )
     user, _ = User.objects.get_or_create(username="bench-manager", defaults={"first_name": "Bench", "last_name": "Manager"})
     TeamMember.objects.filter(rentengine_user_id=me).exclude(user=user).update(rentengine_user_id=None)
-    member, _ = TeamMember.objects.update_or_create(
-        user=user, defaults={"role": TeamMember.Role.MANAGER, "rentengine_user_id": me}
-    )
-    member.accounts.set([account])
+    member, _ = TeamMember.objects.update_or_create(user=user, defaults={"rentengine_user_id": me})
+    member.accounts.set([account], through_defaults={"role": TeamMember.Role.MANAGER})
+    member.grants.filter(account=account).update(role=TeamMember.Role.MANAGER)  # roles are per account
 
     def deep(queryset: Any, sort: keyset.Sort, depth: int) -> str:
         total = min(depth, max(queryset.count() - 1, 0))
@@ -250,6 +249,7 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
         ("units_occupied", "/units/" + q(occupied="no"), {}),
         ("units_has_lockbox", "/units/" + q(lockbox="yes"), {}),
         ("units_search", "/units/" + q(q="st"), {}),
+        ("today_team", "/today/", {}),  # My day: the bench user manages the account, so the team's day
         ("showings_today", "/showings/", {}),
         ("showings_week", "/showings/" + q(view="week"), {}),
         ("showings_week_status", "/showings/" + q(view="week", status="Scheduled"), {}),

@@ -10,6 +10,7 @@ from dashboard.display.links import list_link
 from dashboard.people.access import account_switch_context
 
 NAVIGATION = [
+    ("today", "My day"),
     ("prospects", "Prospects"),
     ("units", "Units"),
     ("showings", "Showings"),

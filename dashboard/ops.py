@@ -56,8 +56,70 @@ def banners_current() -> list[Banner]:
     return banners
 
 
+# --- first syncs ------------------------------------------------------------------------------------
+
+# The resources each screen is built on (by URL name): while one of them has not finished its first
+# sync, the screen says so and its counts are provisional.
+SCREEN_RESOURCES: dict[str, tuple[str, ...]] = {
+    "today": ("showings", "prospects", "leasing_events", "lockbox_events"),
+    "prospects": ("prospects", "leasing_events"),
+    "prospect": ("prospects", "leasing_events", "showings", "lockbox_events"),
+    "units": ("units", "lockboxes", "lockbox_installations"),
+    "unit": ("units", "prospects", "lockboxes", "lockbox_installations"),
+    "showings": ("showings", "leasing_events"),
+    "showing_chart": ("showings", "leasing_events"),
+    "lockboxes": ("lockboxes", "lockbox_events", "lockbox_installations"),
+    "lockbox": ("lockboxes", "lockbox_events", "lockbox_installations"),
+    "lockbox_activity": ("lockbox_events",),
+    "team": ("prospects", "leasing_events", "showings", "subteams"),
+    "search": ("prospects", "units", "lockboxes"),
+    "reference_properties": ("multifamily_properties", "floorplans"),
+    "reference_property": ("multifamily_properties", "floorplans"),
+    "reference_templates": ("prescreening_templates",),
+    "reference_template": ("prescreening_templates",),
+}
+
+
+@dataclass(frozen=True)
+class SyncBanner:
+    resource: str
+    text: str
+
+
+def first_sync_banners(screen: str | None) -> list[SyncBanner]:
+    """One line per resource of this screen whose first sync has not finished (no database query):
+    "Syncing prospects: 4,200 of about 10,000", or "4,200 so far" when nothing says how many there are."""
+    wanted = SCREEN_RESOURCES.get(screen or "", ())
+    if not wanted:
+        return []
+    pending = sync.first_sync_progress()
+    found = []
+    for name in wanted:
+        info = pending.get(name)
+        if not info:
+            continue
+        label = str(info.get("label") or name).lower()
+        seen, total = int(info.get("seen") or 0), info.get("total")
+        if not info.get("running"):
+            text = f"Waiting to sync {label} for the first time."
+        elif total:
+            text = f"Syncing {label}: {seen:,} of about {int(total):,}"
+        else:
+            text = f"Syncing {label}: {seen:,} so far"
+        found.append(SyncBanner(name, text))
+    return found
+
+
+def screen_of(request: HttpRequest) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match else None
+
+
 def banners(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: `ops_banners` for base.html."""
+    """Context processor: `ops_banners` for base.html, and the first-sync lines of this screen
+    (`sync_banners`; `provisional`: its counts and workloads are not final yet)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"ops_banners": banners_current()}
+    screen = screen_of(request)
+    first = first_sync_banners(screen)
+    return {"ops_banners": banners_current(), "sync_banners": first, "provisional": bool(first), "sync_screen": screen}

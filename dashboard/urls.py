@@ -20,6 +20,7 @@ from dashboard.views import (
     showing_pages,
     sync_page,
     team_page,
+    today_page,
     unit_pages,
 )
 
@@ -32,10 +33,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("integrations.rentengine.urls")),
     path("account/", frame.account_switch, name="account_switch"),
+    path("today/", today_page.today, name="today"),
     path("search/", search_page.search, name="search"),
     path("live/stream/", live_endpoints.live_stream, name="live_stream"),
     path("live/versions/", live_endpoints.live_versions, name="live_versions"),
     path("live/alerts/", live_endpoints.live_alerts, name="live_alerts"),
+    path("live/first-sync/", frame.first_sync_banner, name="first_sync_banner"),
     path("units/", opens_default_view("units")(unit_pages.unit_list), name="units"),
     path("units/export.csv", csv_exports.units_csv, name="units_csv"),
     path("units/<int:unit_id>/", unit_pages.unit_detail, name="unit"),

@@ -6,6 +6,7 @@ the outsider account with its own agent (Cy), whose data Maple's people must nev
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -63,6 +64,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     # Debian's Chromium, never a downloaded one (`playwright install` needs a CDN we don't have).
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def first_sync_forgotten() -> None:
+    """Runs write how far each resource's first sync got into the cache (a banner on every screen
+    built on it); a test's database is rolled back, the cache is not: start each test without it."""
+    from django.core.cache import cache
+
+    from integrations.rentengine.sync.runner import FIRST_SYNC_KEY
+
+    with contextlib.suppress(Exception):  # tests that take Redis away must still start
+        cache.delete(FIRST_SYNC_KEY)
 
 
 @pytest.fixture

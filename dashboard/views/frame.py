@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.models import user_is_manager
+from dashboard.ops import first_sync_banners
 from dashboard.people.access import SESSION_KEY, request_accounts
 from dashboard.reachability import broker_check, database_check
 from integrations.rentengine.models import OutboxAssignment, SyncState, WebhookDelivery
@@ -41,7 +42,8 @@ def no_account(request: HttpRequest, title: str) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("prospects")
+    """Where a login lands: My day (an agent's own, a manager's team's)."""
+    return redirect("today")
 
 
 @require_GET
@@ -49,6 +51,15 @@ def coming_soon(request: HttpRequest, screen: str) -> HttpResponse:
     title, description = COMING[screen]
     context = {"title": title, "description": description, "screen": screen}
     return render(request, "dashboard/coming.html", context)
+
+
+@require_GET
+def first_sync_banner(request: HttpRequest) -> HttpResponse:
+    """The first-sync lines of a screen (`?screen=<URL name>`), for the banner's live refresh: empty
+    once that screen's resources have all synced once. No database query."""
+    screen = request.GET.get("screen", "")[:64]
+    context = {"sync_banners": first_sync_banners(screen), "sync_screen": screen}
+    return render(request, "partials/first_sync.html", context)
 
 
 @require_POST

@@ -43,4 +43,13 @@
     if (event.detail.target && event.detail.target.id === "quickview") event.detail.target.classList.add("open");
     filterSheets();
   });
+
+  // First sync (templates/partials/first_sync.html): once its banner has emptied itself, the counts
+  // it marked "so far" / "provisional" are final as far as the page knows; drop the marks.
+  document.addEventListener("htmx:afterSettle", function () {
+    var banner = document.getElementById("first-sync");
+    if (banner && !banner.querySelector(".banner")) {
+      document.querySelectorAll(".provisional").forEach(function (mark) { mark.remove(); });
+    }
+  });
 })();

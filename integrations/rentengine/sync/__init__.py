@@ -9,6 +9,8 @@ from integrations.rentengine.sync.resources import Resource, resource_specs
 from integrations.rentengine.sync.runner import (
     FAILING_AFTER,
     SyncBusy,
+    first_sync_progress,
+    first_sync_refresh,
     lane_for,
     quarantine_retry_now,
     resources_due,
@@ -24,6 +26,8 @@ __all__ = [
     "FAILING_AFTER",
     "Resource",
     "SyncBusy",
+    "first_sync_progress",
+    "first_sync_refresh",
     "lane_for",
     "quarantine_retry_now",
     "resource_specs",

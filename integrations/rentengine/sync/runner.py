@@ -93,6 +93,8 @@ def run_start(resource: str, *, full: bool = False, now: datetime | None = None)
             # Nothing can go missing from an empty mirror: the first pass skips the bookkeeping.
             state.progress["detect_missing"] = spec.model.objects.alive().exists()
             state.save(update_fields=["progress"])
+    if state.last_success_at is None:
+        transaction.on_commit(first_sync_refresh)
     scopes_bump(["sync"])
     return state.run_id
 
@@ -204,6 +206,8 @@ def _save_progress(state: SyncState, p: Pass, requests: int) -> None:
         progress=p.progress, lease_expires_at=timezone.now() + LEASE
     )
     state.progress = p.progress
+    if state.last_success_at is None:  # every screen built on it says how far its first sync got
+        transaction.on_commit(first_sync_refresh)
     # /sync/ follows a run page by page through its change notices (it no longer polls).
     scopes_bump(["sync"])
 
@@ -267,6 +271,7 @@ def _finish(spec: Resource, state: SyncState, p: Pass, *, outcome: str, error: s
         )  # fmt: skip
     _runs_prune()
     sync_health_refresh()
+    first_sync_refresh()
     scopes_bump(["sync"])
     return "done" if outcome == SyncState.Outcome.OK else "failed"
 
@@ -367,6 +372,50 @@ def sync_health() -> dict[str, Any]:
         return cache.get(HEALTH_KEY) or {}
     except Exception as exc:
         logger.warning("sync health is unavailable: %s", exc)
+        return {}
+
+
+# --- first syncs, for the banner on every screen built on a resource not synced once yet -------------
+
+FIRST_SYNC_KEY = "rentengine:first-sync"
+
+
+def first_sync_refresh() -> dict[str, dict[str, Any]]:
+    """{resource: {label, seen, total, running}} for every resource whose first pass has not succeeded
+    yet, kept in the cache (pages read it without a query). Written only by runs: a mirror nobody
+    syncs shows no banner. RentEngine's lists carry no total count (API-FACTS), so `total` is None
+    unless a pass recorded one in its progress."""
+    states = {
+        s.resource: s for s in SyncState.objects.only("resource", "run_id", "progress", "last_success_at", "last_rows_seen")
+    }
+    pending: dict[str, dict[str, Any]] = {}
+    for name, spec in resource_specs().items():
+        state = states.get(name)
+        if state is not None and state.last_success_at is not None:
+            continue
+        running = bool(state and state.run_id)
+        progress = (state.progress or {}) if state and running else {}
+        total = progress.get("total")
+        pending[name] = {
+            "label": spec.label,
+            "seen": int(progress.get("seen") or 0),
+            "total": int(total) if isinstance(total, int | float) and total > 0 else None,
+            "running": running,
+        }
+    try:
+        cache.set(FIRST_SYNC_KEY, pending, timeout=None)
+    except Exception as exc:  # the banner is a courtesy: it must never fail a sync
+        logger.warning("first-sync progress not cached: %s", exc)
+    return pending
+
+
+def first_sync_progress() -> dict[str, dict[str, Any]]:
+    """The last summary (no database query): empty once every resource has synced once, and while
+    the cache is away."""
+    try:
+        return cache.get(FIRST_SYNC_KEY) or {}
+    except Exception as exc:
+        logger.warning("first-sync progress is unavailable: %s", exc)
         return {}
 
 
