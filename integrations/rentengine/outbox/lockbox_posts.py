@@ -58,7 +58,7 @@ def _unhold(row_id: int) -> None:
 
 def lockbox_post_create(
     *,
-    account_id: str,
+    account_id: Any,
     kind: str,
     lockbox_id: Any,
     unit_id: int,
@@ -335,7 +335,7 @@ def _matches(row: OutboxLockboxPost, event_type: str | None, unit_id: Any, creat
     if event_type != _event_type(row):
         return False
     if row.kind == Kind.CODE:
-        return bool(created_for) and (created_for == row.created_for or created_for.endswith(f" · {row.reference}"))
+        return bool(created_for) and (created_for == row.created_for or str(created_for).endswith(f" · {row.reference}"))
     return unit_id is not None and int(unit_id) == row.unit_id
 
 
