@@ -7,6 +7,7 @@ from django.urls import include, path
 from dashboard.lists.saved_views import opens_default_view
 from dashboard.metrics import metrics
 from dashboard.views import (
+    alert_pages,
     bulk_assignment_pages,
     csv_exports,
     frame,
@@ -35,7 +36,13 @@ urlpatterns = [
     path("search/", search_page.search, name="search"),
     path("live/stream/", live_endpoints.live_stream, name="live_stream"),
     path("live/versions/", live_endpoints.live_versions, name="live_versions"),
-    path("live/alerts/", live_endpoints.live_alerts, name="live_alerts"),
+    path("live/alerts/", alert_pages.live_alerts, name="live_alerts"),
+    path("alerts/", alert_pages.alerts_page, name="alerts"),
+    path("alerts/seen/", alert_pages.alerts_seen, name="alerts_seen"),
+    path("alerts/digest/", alert_pages.alerts_digest, name="alerts_digest"),
+    path("lockboxes/<uuid:lockbox_id>/mute/", alert_pages.lockbox_mute, name="lockbox_mute"),
+    path("team/expected/", alert_pages.expected_recipient_add, name="expected_recipient_add"),
+    path("team/expected/<int:recipient_id>/delete/", alert_pages.expected_recipient_delete, name="expected_recipient_delete"),
     path("units/", opens_default_view("units")(unit_pages.unit_list), name="units"),
     path("units/export.csv", csv_exports.units_csv, name="units_csv"),
     path("units/<int:unit_id>/", unit_pages.unit_detail, name="unit"),

@@ -22,9 +22,10 @@ from dashboard.lists.list_page import list_page
 from dashboard.lists.paging import keyset_page
 from dashboard.lists.prospect_timeline import SHOWING_WINDOW_AFTER, SHOWING_WINDOW_BEFORE
 from dashboard.live.row_patches import RowsAsk, live_rows_context, new_count, rows_ask
-from dashboard.models import get_for_user_or_404
+from dashboard.models import get_for_user_or_404, user_is_manager
 from dashboard.people.access import account_zone, request_account
 from dashboard.people.names import people_names
+from dashboard.views.alert_pages import lockbox_muted_until
 from dashboard.views.frame import no_account, render_zoned
 from dashboard.views.lockbox_action_pages import desk_request_items
 from integrations.rentengine.models import Account, Lockbox, LockboxEvent, LockboxInstallation, Showing, Unit
@@ -163,6 +164,8 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         "query": "",
     }
     htmx = getattr(request, "htmx", None)
+    if user_is_manager(request.user, lockbox.account):
+        context |= {"can_mute": True, "muted_until": lockbox_muted_until(lockbox)}
     if not lockbox.current_unit_id:
         context["free_units"] = list(
             Unit.objects.alive()
