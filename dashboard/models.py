@@ -211,3 +211,58 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- lockbox alerts ---------------------------------------------------------------------------------
+
+
+class ExpectedRecipient(models.Model):
+    """Someone a team expects codes for (a vendor, a cleaning crew, an inspector): a code made for
+    them raises no alert. Managed per account by its managers on the team page; matched against a
+    code's "created for" text, case-insensitively, as a part of it ("Sparkle Cleaning" matches
+    "Sparkle Cleaning - Rosa")."""
+
+    class Kind(models.TextChoices):
+        VENDOR = "vendor", "Vendor"
+        CLEANER = "cleaner", "Cleaner"
+        INSPECTOR = "inspector", "Inspector"
+        OTHER = "other", "Other"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="expected_recipients")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.VENDOR)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="expected_recipient_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LockboxMute(models.Model):
+    """A manager silenced a lockbox's alerts until `until` (its codes still show on the digest)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lockbox_mutes")
+    lockbox_id = models.UUIDField()
+    until = models.DateTimeField()
+    muted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "lockbox_id", "until"], name="lockbox_mute_box")]
+
+    def __str__(self) -> str:
+        return f"Mute {self.lockbox_id} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class AlertsSeen(models.Model):
+    """When a person last opened the bell's panel: the bell counts alerts raised after it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts_seen")
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw alerts at {self.seen_at:%Y-%m-%d %H:%M}"

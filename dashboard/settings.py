@@ -269,6 +269,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimu
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A lockbox code raises an alert only when no showing of its unit is planned within this many minutes
+# of the code (before or after).
+LOCKBOX_ALERT_WINDOW_MINUTES = env_int("LOCKBOX_ALERT_WINDOW_MINUTES", 120, minimum=0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Only one beat sends the schedule, however many are started (dashboard/beat.py); a standby takes over
 # this long after the sending one stops.

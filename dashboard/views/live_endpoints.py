@@ -3,9 +3,7 @@ no stream can be served, and the lockbox-code alerts."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from importlib import import_module
 from typing import Any
 
@@ -16,15 +14,11 @@ from django.contrib.auth.models import User
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboard.live import capacity
-from dashboard.live.alerts import code_alerts, cursor_next
 from dashboard.live.hub import db_call
 from dashboard.live.scopes import scopes_allowed, scopes_requested
 from dashboard.live.stream import notices
@@ -119,35 +113,3 @@ def live_versions(request: HttpRequest) -> JsonResponse:
     scopes = scopes_requested(request.GET.getlist("s"), allowed)
     refused = capacity.refusal(request.user.pk) if can_stream(request) else ""
     return JsonResponse({"versions": scope_versions(scopes), "stream": can_stream(request) and not refused, "refused": refused})
-
-
-@never_cache
-@require_GET
-def live_alerts(request: HttpRequest) -> HttpResponse:
-    """Alerts for codes generated on units with no showing that day, since the page's cursor."""
-    now = timezone.now()
-    since = _moment(request.GET.get("since")) or cursor_next(now)
-    keep = [k for k in request.GET.get("keep", "").split(",") if k][:20]
-    alerts = code_alerts(request_accounts(request), since=since, now=now, keep=_uuids(keep))
-    context = {"alerts": alerts, "cursor": cursor_next(now).isoformat()}
-    return render(request, "live/alerts.html", context)
-
-
-def _moment(raw: str | None) -> datetime | None:
-    try:
-        value = parse_datetime(raw or "")
-    except ValueError:
-        return None
-    if value is None or timezone.is_naive(value):
-        return None
-    return value
-
-
-def _uuids(values: list[str]) -> list[str]:
-    out = []
-    for value in values:
-        try:
-            out.append(str(uuid.UUID(value)))
-        except ValueError:
-            continue
-    return out

@@ -22,10 +22,12 @@ from dashboard.lists.list_page import list_page
 from dashboard.lists.paging import keyset_page
 from dashboard.lists.prospect_timeline import SHOWING_WINDOW_AFTER, SHOWING_WINDOW_BEFORE
 from dashboard.live.row_patches import RowsAsk, live_rows_context, new_count, rows_ask
-from dashboard.models import get_for_user_or_404
+from dashboard.models import get_for_user_or_404, user_is_manager
 from dashboard.people.access import account_zone, request_account
 from dashboard.people.names import people_names
+from dashboard.views.alert_pages import lockbox_muted_until
 from dashboard.views.frame import no_account, render_zoned
+from dashboard.views.lockbox_action_pages import desk_request_items
 from integrations.rentengine.models import Account, Lockbox, LockboxEvent, LockboxInstallation, Showing, Unit
 
 PAGE_SIZE = 50
@@ -145,6 +147,9 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         if event.unit_id:
             links.append((unit.address if unit and unit.address else f"Unit {event.unit_id}", link("unit", event.unit_id)))
         items.append(lockbox_event_item(event, names, zone, links=links))
+    if page.is_first:  # what people asked from the desk, beside the events it led to
+        since = page.rows[-1].created_at if page.has_next and page.rows else None
+        items = sorted(items + desk_request_items(lockbox, zone, since=since), key=lambda i: i.at, reverse=True)
     context: dict[str, Any] = {
         "title": str(lockbox),
         "lockbox": lockbox,
@@ -159,6 +164,16 @@ def lockbox_detail(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
         "query": "",
     }
     htmx = getattr(request, "htmx", None)
+    if user_is_manager(request.user, lockbox.account):
+        context |= {"can_mute": True, "muted_until": lockbox_muted_until(lockbox)}
+    if not lockbox.current_unit_id:
+        context["free_units"] = list(
+            Unit.objects.alive()
+            .filter(account_id=lockbox.account_id)
+            .exclude(current_lockboxes__isnull=False)
+            .only("id", "address")
+            .order_by("address", "id")[:500]
+        )
     if htmx and request.GET.get("after"):
         return render_zoned(request, "lockboxes/detail.html#events", context, zone)
     context["installations"] = list(

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.display import charts
-from dashboard.models import TeamMember, accounts_for_user, accounts_managed, user_is_manager
+from dashboard.models import ExpectedRecipient, TeamMember, accounts_for_user, accounts_managed, user_is_manager
 from dashboard.people.access import account_zone, request_account
 from dashboard.people.team import (
     TeamEditRefused,
@@ -45,6 +45,8 @@ def team_page(request: HttpRequest) -> HttpResponse:
         "people": people,
         "users": user_rows(list(users_on_account(account)), account=account, viewer_accounts=viewer_accounts, people=people),
         "subteams": subteams_of_account(account),
+        "expected": list(ExpectedRecipient.objects.filter(account=account)),
+        "expected_kinds": ExpectedRecipient.Kind.choices,
         "prospects_base": reverse("prospects"),
         "showings_base": reverse("showings"),
     }

@@ -406,88 +406,15 @@
   window.addEventListener("pagehide", closeStream);
   window.addEventListener("online", function () { if (mode === "stream" && !source) connect(); });
 
-  // --- alerts: a code generated for a unit with no showing that day -----------------------------
+  // --- alerts: the bell (static/js/alerts.js) looks again when a lockbox scope moved -------------
 
-  var CURSOR_KEY = "leasing-desk:alerts-since";
-  var DISMISSED_KEY = "leasing-desk:alerts-dismissed";
-  var OPEN_KEY = "leasing-desk:alerts-open";
-  var alertBox = document.getElementById("live-alerts");
-
-  function stored(key) {
-    try { return JSON.parse(sessionStorage.getItem(key) || "[]"); } catch (e) { return []; }
+  function alertsCheck() {
+    document.dispatchEvent(new CustomEvent("leasing:alerts-check"));
   }
-
-  function store(key, list) {
-    try { sessionStorage.setItem(key, JSON.stringify(list.slice(-200))); } catch (e) { /* private mode: alerts still show */ }
-  }
-
-  function openAlertIds() {
-    return alertBox ? Array.prototype.map.call(alertBox.querySelectorAll("[data-alert-id]"), function (a) { return a.dataset.alertId; }) : [];
-  }
-
-  function alertsCheck(first) {
-    if (!alertBox || !alertsUrl) return;
-    var since = sessionStorage.getItem(CURSOR_KEY) || body.dataset.liveNow || "";
-    var keep = first ? stored(OPEN_KEY) : [];
-    var url = alertsUrl + "?since=" + encodeURIComponent(since) + (keep.length ? "&keep=" + encodeURIComponent(keep.join(",")) : "");
-    fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(new Error("HTTP " + response.status)); })
-      .then(function (html) {
-        var answer = document.createElement("template");
-        answer.innerHTML = html;
-        var head = answer.content.querySelector("[data-cursor]");
-        if (head) sessionStorage.setItem(CURSOR_KEY, head.dataset.cursor);
-        var dismissed = stored(DISMISSED_KEY);
-        var shown = openAlertIds();
-        answer.content.querySelectorAll("[data-alert-id]").forEach(function (alert) {
-          var id = alert.dataset.alertId;
-          if (dismissed.indexOf(id) >= 0 || shown.indexOf(id) >= 0) return;
-          alertBox.prepend(alert);
-          htmx.process(alert);
-        });
-        alertsStack();
-      })
-      .catch(function () { /* the next notice asks again */ });
-  }
-
-  // The newest few show in full; the rest wait behind one line, so alerts never bury the page.
-  var ALERTS_SHOWN = 2;
-
-  function alertsStack() {
-    if (!alertBox) return;
-    var alerts = alertBox.querySelectorAll(".live-alert");
-    alerts.forEach(function (alert, n) { alert.hidden = n >= ALERTS_SHOWN; });
-    var more = alertBox.querySelector(".live-alerts-more");
-    if (alerts.length > ALERTS_SHOWN) {
-      if (!more) {
-        more = document.createElement("div");
-        more.className = "live-alerts-more";
-        more.innerHTML = '<span></span> <button type="button" class="link" data-dismiss-alert="all">Dismiss all</button>';
-        alertBox.appendChild(more);
-      }
-      var hidden = alerts.length - ALERTS_SHOWN;
-      more.querySelector("span").textContent = "and " + hidden + " more like " + (hidden === 1 ? "it" : "them");
-    } else if (more) {
-      more.remove();
-    }
-    store(OPEN_KEY, openAlertIds());
-  }
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-dismiss-alert]");
-    if (!button || !alertBox) return;
-    var gone = button.getAttribute("data-dismiss-alert") === "all"
-      ? Array.prototype.slice.call(alertBox.querySelectorAll(".live-alert"))
-      : [button.closest("[data-alert-id]")].filter(Boolean);
-    store(DISMISSED_KEY, stored(DISMISSED_KEY).concat(gone.map(function (a) { return a.dataset.alertId; })));
-    gone.forEach(function (a) { a.remove(); });
-    alertsStack();
-  });
 
   // --- start ------------------------------------------------------------------------------------
 
   caughtUp();
-  alertsCheck(true);
   if (document.hidden) setState("paused");
   else connect();
 })();

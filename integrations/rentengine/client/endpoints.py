@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from integrations.rentengine import vocabulary
 from integrations.rentengine.client.errors import (
     InvalidRequest,
@@ -30,6 +32,7 @@ from integrations.rentengine.client.records import (
     AvailabilityRecord,
     FloorplanRecord,
     LeasingEventRecord,
+    LockboxCodeRecord,
     LockboxEventRecord,
     LockboxInstallationRecord,
     LockboxRecord,
@@ -294,6 +297,44 @@ class RentEngineClient(ClientCore):
         body = self._call("POST", "/leasing_events", json_body={"events": [event]}, lane=lane, shape=created_shape)
         items = body if isinstance(body, list) else body.get("data") or body.get("events") or [body]
         return parse_records(LeasingEventRecord, items).records
+
+    def lockbox_code_generate(
+        self,
+        lockbox_id: str,
+        *,
+        valid_date: date,
+        created_for: str | None = None,
+        code_type: str = "ACCESS",
+        lane: Lane | str | None = None,
+    ) -> LockboxCodeRecord:
+        """A one-time code for a lockbox. Never retried here (on failure only `error.not_sent` makes
+        asking again safe: each post makes another code and another "Generate Code" event)."""
+        body: dict[str, Any] = {"lockbox_id": str(lockbox_id), "date": valid_date.isoformat(), "code_type": code_type}
+        if created_for:
+            body["created_for"] = created_for
+        # POST /lockboxes/generate_code, 200 {code, lockboxType, instructions}:
+        # https://rentengine.redocly.app/openapi/lockboxes/postgeneratelockboxcode.md (API-FACTS 2.1).
+        answer = self._call("POST", "/lockboxes/generate_code", json_body=body, lane=lane, shape=availability_shape)
+        try:
+            record = LockboxCodeRecord.model_validate(answer)
+        except ValidationError:  # not logged: the answer holds a secret
+            record = LockboxCodeRecord()
+        if not record.code:
+            raise MalformedResponse("generate_code answered without a code", status=200)
+        return record
+
+    def lockbox_event_post(
+        self, lockbox_id: str, event_type: str, unit_id: int, *, lane: Lane | str | None = None
+    ) -> list[LockboxEventRecord]:
+        """Record one Install or Uninstall. Never retried here."""
+        if event_type not in (vocabulary.LockboxEventType.INSTALL, vocabulary.LockboxEventType.UNINSTALL):
+            raise ValueError("only Install and Uninstall can be posted")
+        event = {"lockbox_id": str(lockbox_id), "event_type": str(event_type), "unit_id": int(unit_id)}
+        # POST /lockbox_events, 201 with the events (unit_id a string):
+        # https://rentengine.redocly.app/openapi/lockbox-events/postlockboxevents.md (API-FACTS 2.2).
+        body = self._call("POST", "/lockbox_events", json_body={"events": [event]}, lane=lane, shape=created_shape)
+        items = body if isinstance(body, list) else body.get("data") or body.get("events") or [body]
+        return parse_records(LockboxEventRecord, items).records
 
     def connection_check(self, *, account_id: str | None = None, lane: Lane | str = Lane.INTERACTIVE) -> None:
         """One cheap request that proves the base URL and the token work (the "test connection" button)."""

@@ -233,6 +233,14 @@ class LockboxEventRecord(Record):
         return to_text(self.metadata.get("created_for"))
 
 
+class LockboxCodeRecord(Record):
+    """POST /lockboxes/generate_code's answer (API-FACTS 2.1): note the camelCase `lockboxType`."""
+
+    code: Text = None
+    lockbox_type: Text = Field(default=None, validation_alias=AliasChoices("lockboxType", "lockbox_type"))
+    instructions: Text = None
+
+
 class LockboxInstallationRecord(Record):
     id: IdUuid
     lockbox_id: IdUuid

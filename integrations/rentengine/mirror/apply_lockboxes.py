@@ -163,12 +163,18 @@ def lockboxes_refresh(lockbox_ids: Iterable[Any]) -> list[Any]:
     changed = []
     for box_id, unit_before, installed_before, last_before, last_event, placement_id, install_id in boxes:
         unit_id, installed_at = None, None
+        event = placement[placement_id] if placement_id is not None else None
         if install_id is not None:
             install_unit, install_at, install_ended = install[install_id]
             if install_ended is None:
                 unit_id, installed_at = install_unit, install_at
-        elif placement_id is not None and placement[placement_id][0] == vocabulary.LockboxEventType.INSTALL:
-            unit_id, installed_at = placement[placement_id][1:]
+            # An Install/Uninstall newer than anything the installations say (one we just posted,
+            # before the next installations sync) decides.
+            known = max(t for t in (install_at, install_ended) if t is not None) if (install_at or install_ended) else None
+            if event is not None and known is not None and event[2] > known:
+                unit_id, installed_at = (event[1], event[2]) if event[0] == vocabulary.LockboxEventType.INSTALL else (None, None)
+        elif event is not None and event[0] == vocabulary.LockboxEventType.INSTALL:
+            unit_id, installed_at = event[1:]
         if (unit_id, installed_at, last_event) != (unit_before, installed_before, last_before):
             changed.append({"id": box_id, "current_unit_id": unit_id, "installed_at": installed_at, "last_event_at": last_event})
     rows_update(Lockbox, changed, ["current_unit", "installed_at", "last_event_at"])

@@ -30,6 +30,7 @@ from integrations.rentengine.models.mirror import (
     UnitAvailability,
 )
 from integrations.rentengine.models.outbox import OutboxAssignment, outbox_reference
+from integrations.rentengine.models.outbox_lockbox import OutboxLockboxPost, lockbox_post_reference
 
 __all__ = [
     "Account",
@@ -41,6 +42,7 @@ __all__ = [
     "MirrorRow",
     "MultifamilyProperty",
     "OutboxAssignment",
+    "OutboxLockboxPost",
     "PrescreeningTemplate",
     "Prospect",
     "ProspectAssignee",
@@ -57,5 +59,6 @@ __all__ = [
     "UnitAvailability",
     "WebhookDelivery",
     "WebhookRejection",
+    "lockbox_post_reference",
     "outbox_reference",
 ]

@@ -14,6 +14,14 @@ from django.utils import timezone
 from integrations.rentengine.client import RentEngineClient
 from integrations.rentengine.log_context import log_context
 from integrations.rentengine.models import OutboxAssignment
+from integrations.rentengine.outbox.lockbox_posts import (
+    lockbox_post_claim,
+    lockbox_post_reconcile,
+    lockbox_post_reconcile_claim,
+    lockbox_post_send,
+    lockbox_posts_next_due,
+    lockbox_posts_sweep,
+)
 from integrations.rentengine.outbox.reconcile import row_reconcile, row_reconcile_claim, rows_sweep
 from integrations.rentengine.outbox.send import State, row_claim, row_send
 
@@ -40,6 +48,9 @@ def next_due_in(*, now: datetime | None = None) -> float | None:
     due = OutboxAssignment.objects.filter(
         Q(state=State.QUEUED, covered_by__isnull=True) | Q(state=State.UNKNOWN, needs_decision=False)
     ).aggregate(at=Min("next_attempt_at"))["at"]
+    lockbox_due = lockbox_posts_next_due(now)  # codes and installs ride the same drain
+    if lockbox_due is not None:
+        due = lockbox_due if due is None else min(due, lockbox_due)
     if due is not None:
         return max(0.0, (due - now).total_seconds())
     if OutboxAssignment.objects.filter(state=State.SENDING).exists():
@@ -61,8 +72,18 @@ def outbox_drain(
     next_sweep = 0.0
     while time.monotonic() < deadline:
         if time.monotonic() >= next_sweep:
-            report.swept += rows_sweep()
+            report.swept += rows_sweep() + lockbox_posts_sweep()
             next_sweep = time.monotonic() + sweep_every
+        # A person waits on a code or an install: those go before bulk rows.
+        lockbox_row = lockbox_post_claim()
+        if lockbox_row is not None:
+            outcome_state = lockbox_post_send(client, lockbox_row)
+            report.posted += 1
+            report.done += outcome_state == State.DONE
+            report.failed += outcome_state == State.FAILED
+            report.unknown += outcome_state == State.UNKNOWN
+            report.requeued += outcome_state == State.QUEUED
+            continue
         row = row_claim()
         if row is not None:
             with log_context(job=row.job_id):
@@ -76,6 +97,11 @@ def outbox_drain(
                 report.unknown += 1
             else:
                 report.requeued += 1
+            continue
+        lockbox_unknown = lockbox_post_reconcile_claim()
+        if lockbox_unknown is not None:
+            lockbox_post_reconcile(client, lockbox_unknown)
+            report.reconciled += 1
             continue
         unknown = row_reconcile_claim()
         if unknown is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from integrations.rentengine import mirror
@@ -79,7 +79,7 @@ def rows_create(rows: Sequence[OutboxAssignment], *, leads: Mapping[int, int] | 
     return created
 
 
-def locked(queryset: QuerySet[OutboxAssignment]) -> QuerySet[OutboxAssignment]:
+def locked[M: Model](queryset: QuerySet[M]) -> QuerySet[M]:
     # SQLite has no row locks; its IMMEDIATE transactions already let one writer in at a time.
     if connection.features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True)

@@ -24,6 +24,7 @@ from integrations.rentengine.limiter import Lane
 from integrations.rentengine.outbox.decisions import rows_fail_queued
 from integrations.rentengine.outbox.drain import next_due_in
 from integrations.rentengine.outbox.drain import outbox_drain as drain_for
+from integrations.rentengine.outbox.lockbox_posts import lockbox_posts_sweep
 from integrations.rentengine.outbox.reconcile import rows_sweep
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def outbox_drain(slot: int = 0) -> dict[str, Any]:
 def outbox_tick() -> dict[str, Any]:
     """Beat's safety net: sweep rows whose worker died, and refill any drain slot whose message is
     gone (a dead worker's, or one the broker lost) while rows wait."""
-    swept = rows_sweep()
+    swept = rows_sweep() + lockbox_posts_sweep()
     started = next_due_in() is not None and drain_soon()
     return {"swept": swept, "started": started}
 

@@ -27,6 +27,7 @@ from integrations.rentengine.vocabulary import API_PREFIX
 
 from . import control, features
 from . import list_endpoints as endpoints
+from . import lockbox_write_endpoints as lockbox_writes
 from . import showing_endpoints as showings
 from .activity import activity_run
 from .config import SimulatorConfig
@@ -54,6 +55,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/leasing_events"): leasing_events_create,
     ("GET", "/lockboxes"): endpoints.lockboxes_list,
     ("GET", "/lockbox_events"): endpoints.lockbox_events_list,
+    ("POST", "/lockbox_events"): lockbox_writes.lockbox_events_create,
+    ("POST", "/lockboxes/generate_code"): lockbox_writes.generate_code,
     ("GET", "/lockbox_installations"): endpoints.lockbox_installations_list,
     ("GET", "/subteams"): endpoints.subteams_list,
     ("GET", "/prescreening_templates"): endpoints.prescreening_templates_list,
@@ -67,8 +70,6 @@ NOT_IMPLEMENTED = {
     ("POST", "/units"),
     ("POST", "/lockboxes"),
     ("POST", "/lockboxes/transfer_accounts"),
-    ("POST", "/lockboxes/generate_code"),
-    ("POST", "/lockbox_events"),
     ("POST", "/multifamily_properties"),
     ("POST", "/floorplans"),
     ("POST", "/showings/create"),
