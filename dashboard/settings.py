@@ -449,5 +449,8 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+if not REDIS_URL:
+    # The file-system broker has no host: kombu says so at every connection ("No hostname was supplied").
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 # Workers log through the same configuration (JSON lines with the task's context), not Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
