@@ -414,6 +414,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/Chicago")
 USE_I18N = False
 USE_TZ = True
+# "12:42 PM" and "Dec 3, 2026" wherever Django formats a date or time (dashboard/formats/en).
+FORMAT_MODULE_PATH = ["dashboard.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
