@@ -417,6 +417,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/Chicago")
 USE_I18N = False
 USE_TZ = True
+# "12:42 PM" and "Dec 3, 2026" wherever Django formats a date or time (dashboard/formats/en).
+FORMAT_MODULE_PATH = ["dashboard.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -452,5 +454,8 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+if not REDIS_URL:
+    # The file-system broker has no host: kombu says so at every connection ("No hostname was supplied").
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 # Workers log through the same configuration (JSON lines with the task's context), not Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

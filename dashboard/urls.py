@@ -29,6 +29,7 @@ from dashboard.views import (
 urlpatterns = [
     path("", frame.home, name="home"),
     path("healthz", frame.healthz, name="healthz"),
+    path("favicon.ico", frame.favicon, name="favicon"),
     path("metrics", metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -83,7 +83,7 @@ def prospect_row(p: ProspectRow) -> str:
         f'    <a href="{url}" class="strong">{name or "(no name)"}</a>{GONE_PILL if gone else ""}\n'
         f'    <a class="quick" href="{url}" hx-get="{url}quick/" hx-target="#quickview" hx-push-url="false" title="Open in the side panel">Quick view</a>\n'
         f'    <a class="assign-one" href="{url}assign/" data-assign-one title="Assign or reassign (keyboard: a)">Assign…</a>\n'
-        f'    <div class="muted small">{e(phone)}{" · " if phone and email else ""}{e(email)}</div>\n'
+        f'    <div class="muted small contact">{e(phone)}{" · " if phone and email else ""}{e(email)}</div>\n'
         f"  </td>\n"
         f'  <td data-label="Status"><span class="pill {e(pill.css)}" title="{e(pill.title)}">{e(pill.label)}</span></td>\n'
         f'  <td data-label="Unit">{unit}</td>\n'

@@ -35,8 +35,9 @@ def cell(value: Any) -> Any:
 
 
 def local_time(value: datetime | None, zone: tzinfo) -> str:
-    """A moment in the account's zone, as spreadsheets parse it ("2026-03-01 14:30")."""
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+    """A moment in the account's zone as ISO 8601 with its offset ("2026-03-01T14:30:00-06:00"):
+    the file says which zone its times are in, and every importer reads the offset."""
+    return value.astimezone(zone).isoformat(timespec="seconds") if value else ""
 
 
 class _Line:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from dashboard.live.middleware import versions_of_page
-from dashboard.people.access import request_accounts
+from dashboard.people.access import request_account, request_accounts
 
 register = template.Library()
 
@@ -26,12 +26,14 @@ def live_body(context: template.Context) -> str:
         return ""
     try:
         versions = versions_of_page(request)
-        alert_scopes = " ".join(sorted(f"lockboxes:{a.id}" for a in request_accounts(request)))
+        accounts = request_accounts(request)
+        alert_scopes = " ".join(sorted(f"lockboxes:{a.id}" for a in accounts))
+        account = request_account(request)
     except DatabaseError:  # an error page while the database is away: no live updates on it
         return ""
     return format_html(
         ' data-live-stream="{}" data-live-versions-url="{}" data-live-alerts-url="{}" data-live-versions="{}"'
-        ' data-live-alerts="{}" data-live-poll="{}" data-live-now="{}"',
+        ' data-live-alerts="{}" data-live-poll="{}" data-live-now="{}" data-time-zone="{}" data-zone-label="{}"',
         reverse("live_stream"),
         reverse("live_versions"),
         reverse("live_alerts"),
@@ -39,4 +41,8 @@ def live_body(context: template.Context) -> str:
         alert_scopes,
         int(settings.LIVE_FALLBACK_POLL_SECONDS * 1000),
         timezone.now().isoformat(),
+        # "updated 12:42 PM" in the account's zone, as the page's own times (not the browser's clock),
+        # with the zone's name when this person's accounts are in different zones.
+        account.time_zone if account else settings.TIME_ZONE,
+        "yes" if len({a.time_zone for a in accounts}) > 1 else "",
     )

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -75,6 +76,15 @@ def account_switch(request: HttpRequest) -> HttpResponse:
         target = "/"  # only a path of this site (a bare word would be read as a view name)
     # Cursors and object ids belong to the old account: go back to the list, not the same page.
     return HttpResponseRedirect(iri_to_uri(target.split("?", 1)[0].replace("\x00", "")))
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on their own: the icon every page links to."""
+    response = HttpResponsePermanentRedirect(static("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_not_required

@@ -74,12 +74,28 @@
     if (label) label.textContent = LABELS[next];
   }
 
+  // "12:42 PM" in the account's zone (the page's times are in it too), "12:42 PM CST" when the
+  // person's accounts are in different zones; the browser's own zone only if the name is unknown.
+  function clockTime(when) {
+    var options = { hour: "numeric", minute: "2-digit", hour12: true };
+    if (document.body.dataset.timeZone) options.timeZone = document.body.dataset.timeZone;
+    if (document.body.dataset.zoneLabel) options.timeZoneName = "short";
+    var text;
+    try {
+      text = new Intl.DateTimeFormat("en-US", options).format(when);
+    } catch (e) {
+      delete options.timeZone;
+      text = new Intl.DateTimeFormat("en-US", options).format(when);
+    }
+    return text.replace(/[\u202f\u00a0]/g, " ");
+  }
+
   function caughtUp() {
     if (!indicator) return;
     var stamp = indicator.querySelector(".live-updated");
     if (!stamp) return;
     var now = new Date();
-    stamp.textContent = "updated " + now.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    stamp.textContent = "updated " + clockTime(now);
     stamp.setAttribute("datetime", now.toISOString());
   }
 

@@ -25,6 +25,7 @@ import httpx
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 
 from dashboard.people.demo_people import (
     DEMO_PASSWORD,
@@ -33,6 +34,8 @@ from dashboard.people.demo_people import (
     demo_mirror_forget,
     demo_people_ensure,
 )
+from integrations.rentengine.models import Prospect, SyncState
+from integrations.rentengine.sync.resources import resource_specs
 
 _PR_SET_PDEATHSIG = 1
 
@@ -69,6 +72,27 @@ def exit_description(returncode: int) -> str:
         with contextlib.suppress(ValueError):
             return f"killed by {signal.Signals(-returncode).name}"
     return f"exit {returncode}"
+
+
+def quiet_terminal() -> bool:
+    """The demo's terminal shows the banner, one first-sync line, warnings and errors, unless
+    LOG_LEVEL asks for more (LOG_LEVEL=INFO: one line per task, every request's server line)."""
+    return os.environ.get("LOG_LEVEL", "").strip().upper() not in ("INFO", "DEBUG")
+
+
+def first_sync_line(states: list[SyncState], total: int, prospects: int, elapsed: float) -> tuple[str, bool]:
+    """(the line, finished) for the demo's first sync: how many resources have finished a pass
+    (well or not: a failure has its own warning) and how many prospects are in already."""
+    finished = [s for s in states if s.last_finished_at is not None or s.mode == SyncState.Mode.OFF]
+    failed = [s for s in finished if s.last_outcome == SyncState.Outcome.FAILED]
+    done = len(finished) >= total
+    took = f"{elapsed:.0f} s" if elapsed < 90 else f"{elapsed / 60:.0f} min"
+    if done:
+        line = f"First sync done in {took}: {total} resources, {prospects:,} prospects"
+        if failed:
+            line += f" ({len(failed)} failed: {', '.join(s.resource for s in failed)}; see /sync/)"
+        return line + ".", True
+    return f"First sync: {len(finished)} of {total} resources, {prospects:,} prospects so far ({took})", False
 
 
 def restart_delay(crashes: int) -> float | None:
@@ -123,10 +147,16 @@ class Command(BaseCommand):
             if failed is None and not stop.is_set():
                 demo_people_ensure(simulator_url=env["RENTENGINE_BASE_URL"] if use_simulator else None)
                 self._banner(host, port, options, use_simulator)
+                first_sync = time.monotonic() if use_simulator else None
+                next_look = 0.0
                 while not stop.is_set():
                     failed = self._supervise(children, env)
                     if failed:
                         break
+                    if first_sync is not None and time.monotonic() >= next_look:
+                        next_look = time.monotonic() + 2
+                        if self._first_sync_progress(first_sync):
+                            first_sync = None
                     stop.wait(0.5)
         finally:
             self._stop_all(children)
@@ -136,9 +166,43 @@ class Command(BaseCommand):
 
     # --- plumbing -------------------------------------------------------------------------------
 
+    def _first_sync_progress(self, started: float) -> bool:
+        """One line for the first sync: rewritten in place on a terminal, else printed when it ends.
+        True once it has ended."""
+        try:
+            line, done = first_sync_line(
+                list(SyncState.objects.all()), len(resource_specs()), Prospect.objects.count(), time.monotonic() - started
+            )
+        except DatabaseError:
+            return False  # busy (SQLite) or restarting: look again in a moment
+        finally:
+            close_old_connections()
+        tty = self.stdout.isatty()
+        if tty:
+            self.stdout.write("\r\033[K" + line, ending="\n" if done else "")
+            self.stdout.flush()
+        elif done:
+            self.stdout.write(line)
+        return done
+
     def _child_environment(self, options: dict[str, Any], use_simulator: bool) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # What production shows: DEBUG off (styled error pages, no settings or URL lists), static
+        # files served by the app (WhiteNoise), over plain HTTP on this machine (cookies not Secure).
+        # The signing key is the one kept in var/secret_key unless SECRET_KEY is set.
+        if (
+            "DEBUG" not in os.environ
+            and len(settings.SECRET_KEY) >= 32
+            and getattr(settings, "DEV_SECRET_KEY", "") != settings.SECRET_KEY
+        ):
+            env["DEBUG"] = "false"
+            env.setdefault("SECRET_KEY", settings.SECRET_KEY)
+            env.setdefault("SESSION_COOKIE_SECURE", "false")
+            env.setdefault("LOG_FORMAT", "plain")
+        if quiet_terminal():
+            env["LOG_LEVEL"] = "WARNING"
+            env.setdefault("PYTHONWARNINGS", "ignore")  # setuptools' and Celery's start-up warnings
         if use_simulator:
             env["RENTENGINE_BASE_URL"] = f"http://127.0.0.1:{options['simulator_port']}/api/public/v1"
             # A token for the local simulator only; the real service's token comes from the environment.
@@ -149,6 +213,9 @@ class Command(BaseCommand):
     def _children(self, options: dict[str, Any], use_simulator: bool) -> list[Child]:
         python = sys.executable
         host, port = options["host"], str(options["port"])
+        quiet = quiet_terminal()
+        level = "warning" if quiet else os.environ.get("LOG_LEVEL", "info").strip().lower()
+        celery = [python, "-m", "celery", *(["--quiet"] if quiet else []), "-A", "dashboard"]
         children = []
         if use_simulator:
             children.append(
@@ -166,11 +233,11 @@ class Command(BaseCommand):
             )  # fmt: skip
         children += [
             Child("web", [python, "-m", "uvicorn", "dashboard.asgi:application", "--host", host, "--port", port,
-                          "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "3"]),
-            Child("worker", [python, "-m", "celery", "-A", "dashboard", "worker", "-l", "info", "--concurrency", "2",
+                          "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "3",
+                          "--log-level", level]),
+            Child("worker", [*celery, "worker", "-l", level, "--concurrency", "2",
                              "--without-gossip", "--without-mingle", "-n", "demo-worker@%h"]),
-            Child("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "-l", "info",
-                           "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
+            Child("beat", [*celery, "beat", "-l", level, "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]  # fmt: skip
         return children
 

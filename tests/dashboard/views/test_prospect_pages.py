@@ -210,7 +210,7 @@ def test_times_show_in_the_accounts_time_zone(ari_client: Client, world: World, 
     assert created is not None
     tokyo = created.astimezone(ZoneInfo("Asia/Tokyo"))
     html = ari_client.get("/prospects/12345/").content.decode()
-    assert f"{tokyo:%b} {tokyo.day}, {tokyo.year} {tokyo.strftime('%I').lstrip('0')}:{tokyo:%M}" in html
+    assert f"{tokyo:%b} {tokyo.day}, {tokyo.year}, {tokyo.strftime('%I').lstrip('0')}:{tokyo:%M}" in html
 
 
 def test_a_burst_of_edits_by_one_person_folds_into_one_row(ari_client: Client, world: World) -> None:
