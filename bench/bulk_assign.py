@@ -119,7 +119,7 @@ def fill(port: int, wanted: int) -> list[int]:
         ("bench-agent", TARGET_ID, TeamMember.Role.AGENT),
     ):
         user = User.objects.create_user(username=username, first_name=username.split("-")[1].title())
-        TeamMember.objects.create(user=user, role=role, rentengine_user_id=user_id).accounts.set([maple])
+        TeamMember.objects.create(user=user, rentengine_user_id=user_id).accounts.set([maple], through_defaults={"role": role})
     ids = list(Prospect.objects.alive().filter(account=maple).order_by("id").values_list("id", flat=True)[:wanted])
     if len(ids) < wanted:
         sys.exit(f"the simulator has only {len(ids)} prospects in its first account")

@@ -178,10 +178,8 @@ def page_plan() -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, Any]]:
     )
     user, _ = User.objects.get_or_create(username="bench-manager", defaults={"first_name": "Bench", "last_name": "Manager"})
     TeamMember.objects.filter(rentengine_user_id=me).exclude(user=user).update(rentengine_user_id=None)
-    member, _ = TeamMember.objects.update_or_create(
-        user=user, defaults={"role": TeamMember.Role.MANAGER, "rentengine_user_id": me}
-    )
-    member.accounts.set([account])
+    member, _ = TeamMember.objects.update_or_create(user=user, defaults={"rentengine_user_id": me})
+    member.accounts.set([account], through_defaults={"role": TeamMember.Role.MANAGER})  # a role per account
 
     def deep(queryset: Any, sort: keyset.Sort, depth: int) -> str:
         total = min(depth, max(queryset.count() - 1, 0))
