@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,7 @@ class Streams:
     """Open Server-Sent Events streams, read by one task each; counts what they were told."""
 
     port: int
+    on_event: Callable[[str], None] | None = None  # called with each event's name (keep-alive comments too)
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
     events: collections.Counter[str] = field(default_factory=collections.Counter)
     open_ms: list[float] = field(default_factory=list)
@@ -200,9 +202,14 @@ class Streams:
         try:
             async for line in reader:
                 if line.startswith(b"event: "):
-                    self.events[line[7:].strip().decode()] += 1
+                    event = line[7:].strip().decode()
                 elif line.startswith(b": keep-alive"):
-                    self.events["keep-alive"] += 1
+                    event = "keep-alive"
+                else:
+                    continue
+                self.events[event] += 1
+                if self.on_event is not None:
+                    self.on_event(event)
         except (ConnectionError, asyncio.CancelledError):
             return
         self.ended_early += 1  # the server ended it (or went away) while we still listened
