@@ -119,8 +119,8 @@ def seed() -> None:
 
     account = Account.objects.create(id=ACCOUNT, name="Bench Leasing", time_zone="America/Chicago")
     user = User.objects.create_user(username=USERNAME, password=PASSWORD, first_name="Bench", last_name="Manager")
-    member = TeamMember.objects.create(user=user, role=TeamMember.Role.MANAGER)
-    member.accounts.set([account])
+    member = TeamMember.objects.create(user=user)
+    member.accounts.set([account], through_defaults={"role": TeamMember.Role.MANAGER})
     records = []
     for n in range(PROSPECTS):
         at = stamp(T0 + timedelta(minutes=n))
