@@ -427,6 +427,7 @@ def main() -> None:
     parser.add_argument("--activity", type=float, default=60.0, help="the simulator's changes a minute (sent as webhooks)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # progress shows in a log file as it happens
     sim_size, seconds, unloaded_s, rate, bulk = SIZES[args.size]
     args.seconds = args.seconds or seconds
     args.unloaded_seconds = args.unloaded_seconds or unloaded_s
