@@ -69,7 +69,7 @@ from support.crowd import (
     percentile,
     server_environment,
     session_cookie,
-    stop,
+    stop_all,
     timed_get,
     web_start,
     worker_start,
@@ -336,7 +336,7 @@ async def load_run(args: argparse.Namespace, port: int, data: dict[str, Any], re
     by_id = {r["id"]: r for r in records}
     watched = set(data["prospect_ids"][:50])
     flood = [r for r in records if r["id"] not in watched] or records  # the watcher's markers are not overwritten
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=1.5)
     # Idle connections closed before uvicorn's 5 s keep-alive ends (think time is 2-5 s): a request
     # sent on a connection the server is closing fails where a browser would silently retry.
     people_limits = httpx.Limits(keepalive_expiry=1.5)
@@ -402,6 +402,20 @@ def rentengine_figures(sim_port: int, began: float, ended: float, clicked: float
     }
 
 
+def inbox_figures() -> dict[str, Any]:
+    """The bench's deliveries as the receiver stored them: received (committed) until applied by the worker."""
+    from integrations.rentengine.models import WebhookDelivery
+
+    rows = WebhookDelivery.objects.filter(message_id__startswith="msg_bench_load_").values_list("received_at", "applied_at")
+    lags = [(applied - received).total_seconds() * 1000 for received, applied in rows if applied is not None]
+    return {
+        "stored": len(rows),
+        "applied": len(lags),
+        "received_to_applied_p50_ms": round(percentile(lags, 0.50), 1),
+        "received_to_applied_p95_ms": round(percentile(lags, 0.95), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small", help="small (default, ~2 min) or medium (the issue's)")
@@ -413,6 +427,7 @@ def main() -> None:
     parser.add_argument("--activity", type=float, default=60.0, help="the simulator's changes a minute (sent as webhooks)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # progress shows in a log file as it happens
     sim_size, seconds, unloaded_s, rate, bulk = SIZES[args.size]
     args.seconds = args.seconds or seconds
     args.unloaded_seconds = args.unloaded_seconds or unloaded_s
@@ -495,12 +510,12 @@ def main() -> None:
         load_after = os.getloadavg()[0]
         progress = progress_counts([job_id])[job_id]
         rentengine = rentengine_figures(sim_port, began, ended, clicked)
+        inbox = inbox_figures()
         pg_peak = sampler.peak_total(t0, t1)
     finally:
-        for process in reversed(processes):
-            stop(process)
-        simulator.terminate()
-        simulator.wait(timeout=30)
+        stopping = time.monotonic()
+        stop_all([*processes, simulator])
+        print(f"  stopped in {time.monotonic() - stopping:.1f} s")
         live_places_clear()
 
     times: PageTimes = loaded["times"]
@@ -529,6 +544,7 @@ def main() -> None:
         "webhook_ack_p99_ms": round(percentile(acks, 0.99), 1),
         "webhooks_acked": len(acks),
         "webhooks_per_s": round(len(acks) / args.seconds, 1),
+        "webhook_inbox": inbox,
         "visible_p50_ms": round(percentile(visible, 0.50), 1),
         "visible_p95_ms": round(percentile(visible, 0.95), 1),
         "visible_samples": len(visible),

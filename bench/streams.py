@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--per-person", type=int, default=None, help="LIVE_STREAMS_PER_PERSON (default: streams / people)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # progress shows in a log file as it happens
     args.per_person = args.per_person or math.ceil(args.streams / args.people)
 
     database_url = postgres_bench_database("streams", required_by="bench/streams.py")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -82,6 +84,32 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
         return
     process_stop(process)
     process.log.close()  # type: ignore[attr-defined]
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]], *, grace: float = 20.0) -> None:
+    """SIGTERM to every process group at once, then SIGKILL to those still running after `grace` seconds
+    (one after another, shutdowns of a busy worker and server would add up)."""
+
+    def signal_to(process: subprocess.Popen[bytes], number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(process.pid) == process.pid:  # started in a session of its own: the whole group
+                os.killpg(process.pid, number)
+            else:
+                process.send_signal(number)
+
+    for process in processes:
+        if process.poll() is None:
+            signal_to(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            signal_to(process, signal.SIGKILL)
+            process.wait(timeout=10)
+        log = getattr(process, "log", None)
+        if log is not None:
+            log.close()
 
 
 def web_start(env: dict[str, str], port: int, workers: int, var_dir: Path) -> subprocess.Popen[bytes]:
