@@ -32,7 +32,7 @@ case "$role" in
     # the host name plus a random suffix.
     node="worker-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')@$(cat /proc/sys/kernel/hostname)"
     echo "$node" > "$node_file"
-    exec celery -A dashboard worker -l "$log_level" -n "$node" --concurrency "${WORKER_CONCURRENCY:-2}" \
+    exec celery -A dashboard worker -l "$log_level" -n "$node" --concurrency "${WORKER_CONCURRENCY:-3}" \
       --without-gossip --without-mingle "$@"
     ;;
   beat)

@@ -235,7 +235,7 @@ class Command(BaseCommand):
             Child("web", [python, "-m", "uvicorn", "dashboard.asgi:application", "--host", host, "--port", port,
                           "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "3",
                           "--log-level", level]),
-            Child("worker", [*celery, "worker", "-l", level, "--concurrency", "2",
+            Child("worker", [*celery, "worker", "-l", level, "--concurrency", "3",  # two outbox drains + one free for webhooks and sync
                              "--without-gossip", "--without-mingle", "-n", "demo-worker@%h"]),
             Child("beat", [*celery, "beat", "-l", level, "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]  # fmt: skip
