@@ -80,10 +80,20 @@ SCREEN_RESOURCES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What reads wrong until a resource has arrived: said next to its banner line.
+PARTIAL_NOTES: dict[str, str] = {
+    "prospects": "Newest-first and date sorts show only the prospects read so far.",
+    "leasing_events": "Statuses, assignees and follow-ups fill in as leasing events arrive.",
+    "lockbox_events": 'Last-event times and "quiet" boxes fill in as lockbox events arrive.',
+    "showings": "Showings today and per-person counts fill in as showings arrive.",
+}
+
+
 @dataclass(frozen=True)
 class SyncBanner:
     resource: str
     text: str
+    note: str = ""
 
 
 def first_sync_banners(screen: str | None) -> list[SyncBanner]:
@@ -106,7 +116,7 @@ def first_sync_banners(screen: str | None) -> list[SyncBanner]:
             text = f"Syncing {label}: {seen:,} of about {int(total):,}"
         else:
             text = f"Syncing {label}: {seen:,} so far"
-        found.append(SyncBanner(name, text))
+        found.append(SyncBanner(name, text, PARTIAL_NOTES.get(name, "")))
     return found
 
 

@@ -229,7 +229,9 @@ def _follow_ups(account: Account, viewer: Viewer, now: datetime, end: datetime, 
     )
     due = sorted((r for r in rows if r["next_follow_up"] >= now), key=lambda r: (r["next_follow_up"], r["id"]))
     overdue = [r for r in rows if r["next_follow_up"] < now]
-    return [_prospect(r, zone, "next_follow_up", assignee_user_ids(r), overdue=r in overdue) for r in [*due, *overdue]]
+    return [
+        _prospect(r, zone, "next_follow_up", assignee_user_ids(r), overdue=r["next_follow_up"] < now) for r in [*due, *overdue]
+    ]
 
 
 def _my_subteams(account: Account, viewer: Viewer) -> QuerySet[Subteam]:

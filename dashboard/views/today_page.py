@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from dashboard.display.links import list_link
 from dashboard.lists.my_day import Viewer, my_day
 from dashboard.models import user_is_manager
 from dashboard.people.access import account_zone, my_user_id, request_account
@@ -28,6 +29,10 @@ def today(request: HttpRequest) -> HttpResponse:
         "day": day,
         "team": team,
         "names": names,
+        # Object links as list address + id (as lists build them): no URL resolving per card.
+        "prospect_base": list_link("prospects"),
+        "unit_base": list_link("units"),
+        "lockbox_base": list_link("lockboxes"),
         "assignments": [
             {
                 "a": a,

@@ -41,6 +41,7 @@ def test_screens_built_on_a_resource_say_how_far_its_first_sync_got(ari_client: 
     for screen in ("/prospects/", "/today/", "/team/", "/prospects/12345/"):
         html = ari_client.get(screen).content.decode()
         assert "Syncing prospects: 4,200 so far" in html, screen
+        assert "Newest-first and date sorts show only the prospects read so far." in html, "sorts that depend on it say so"
         assert "provisional" in html, screen
     html = ari_client.get("/prospects/").content.decode()
     assert 'class="pill warn provisional"' in html, "the count says it is not final"
