@@ -146,6 +146,10 @@ def leasing_event_item(event: LeasingEvent, names: dict[str, str], zone: ZoneInf
 
 def lockbox_event_title(event: LockboxEvent) -> str:
     if event.event_type == vocabulary.LockboxEventType.GENERATE_CODE and event.created_for:
+        # A code asked for from the desk carries its outbox reference ("… · desk #12"): ours, not news.
+        made_for, _, reference = event.created_for.rpartition(" · desk #")
+        if made_for and reference.isdigit():
+            return f"Code generated for {made_for} (asked from the desk)"
         return f"Code generated for {event.created_for}"
     return event.event_type
 

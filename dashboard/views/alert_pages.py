@@ -152,7 +152,7 @@ def expected_recipient_add(request: HttpRequest) -> HttpResponse:
     account = request_account(request)
     if account is None or not user_is_manager(request.user, account):
         return HttpResponseForbidden("Only managers of this account can change its expected recipients.")
-    name = " ".join((request.POST.get("name") or "").split())[:120]
+    name = " ".join((request.POST.get("name") or "").replace("\x00", "").split())[:120]
     kind = request.POST.get("kind") or ExpectedRecipient.Kind.VENDOR
     if kind not in ExpectedRecipient.Kind.values:
         kind = ExpectedRecipient.Kind.OTHER

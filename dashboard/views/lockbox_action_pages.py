@@ -112,7 +112,7 @@ def lockbox_placement(request: HttpRequest, lockbox_id: Any) -> HttpResponse:
     """ "Mark installed" (on a unit of the box's account with no box) or "Mark removed"."""
     lockbox = _lockbox(request, lockbox_id)
     action = request.POST.get("action")
-    reason = (request.POST.get("reason") or "").strip()[:MAX_REASON]
+    reason = (request.POST.get("reason") or "").replace("\x00", "").strip()[:MAX_REASON]
     if action == "uninstall" and lockbox.current_unit_id:
         kind, unit_id = Kind.UNINSTALL, lockbox.current_unit_id
     elif action == "install" and not lockbox.current_unit_id:

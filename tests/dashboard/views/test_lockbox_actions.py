@@ -99,3 +99,19 @@ def test_mark_removed_then_installed_queue_lockbox_events(ari_client: Client, wo
     ari_client.post(f"/lockboxes/{LOCKBOX_MAPLE}/placement/", {"action": "install", "unit_id": "3319"})
     install = OutboxLockboxPost.objects.latest("id")
     assert (install.kind, install.unit_id) == ("Install", 3319)
+
+
+def test_the_code_event_a_desk_request_wrote_reads_as_the_person_not_the_reference(ari_client: Client, world: World) -> None:
+    from django.utils import timezone
+
+    from integrations.rentengine import mirror
+    from integrations.rentengine.client import LockboxEventRecord, parse_record
+    from tests.dashboard.conftest import MAPLE, stamp
+
+    record = {"id": "0b9c1e5e-4444-4bbb-8ccc-000000000001", "lockbox_id": LOCKBOX_MAPLE, "event_type": "Generate Code",
+              "unit_id": "3318", "account_id": MAPLE, "created_at": stamp(timezone.now()),
+              "metadata": {"created_for": "Zoë Ñúñez · desk #41", "code_type": "ACCESS"}}  # fmt: skip
+    mirror.lockbox_events_apply([parse_record(LockboxEventRecord, record)])
+    html = ari_client.get(f"/lockboxes/{LOCKBOX_MAPLE}/").content.decode()
+    assert "Code generated for Zoë Ñúñez (asked from the desk)" in html
+    assert "desk #41" not in html

@@ -130,3 +130,19 @@ def test_the_bell_sits_in_the_top_bar_and_nothing_floats(ari_client: Client, wor
     assert 'id="alert-panel"' in html
     assert 'id="live-alerts"' not in html
     assert "<script>" not in html
+
+
+def test_a_code_asked_for_from_the_desk_for_a_showing_raises_nothing(client: Client, east: None, mia: User, ari: User) -> None:
+    from integrations.rentengine.models import OutboxLockboxPost
+
+    for_showing = OutboxLockboxPost.objects.create(
+        account_id=MAPLE, kind="code", lockbox_id=LOCKBOX_MAPLE, unit_id=3319, requested_by=ari, why="early", showing_id=70001
+    )
+    without = OutboxLockboxPost.objects.create(
+        account_id=MAPLE, kind="code", lockbox_id=LOCKBOX_MAPLE, unit_id=3319, requested_by=ari, why="no showing"
+    )
+    code(1, "3319", made_for=f"Zoë Ñúñez · desk #{for_showing.pk}")
+    raised = code(2, "3319", made_for=f"Ari Agent · desk #{without.pk}")
+    alerts, _ = bell(as_user(client, mia))
+    assert alerts == [raised]
+    assert f"desk #{without.pk}" not in client.get("/live/alerts/").content.decode(), "the reference is ours, not shown"
