@@ -158,7 +158,7 @@ def unit_search(queryset: QuerySet[Unit], q: str) -> QuerySet[Unit]:
 
 class UnitFilter(ListFilter):
     SORTS = {
-        "address": Sort("address", False, "Address"),
+        "address": Sort("address_order", False, "Address"),  # street, then number as a number, then unit
         "rent_low": Sort("rent", False, "Rent, low to high"),
         "rent_high": Sort("rent", True, "Rent, high to low"),
         "bedrooms": Sort("bedrooms", True, "Most bedrooms"),

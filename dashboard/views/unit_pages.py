@@ -39,6 +39,7 @@ UNIT_ROW_FIELDS = (
     "id",
     "status",
     "address",
+    "address_order",
     "city",
     "state",
     "bedrooms",
