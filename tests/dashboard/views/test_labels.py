@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from integrations.rentengine import mirror
-from tests.dashboard.conftest import MAPLE, World, event_record, unit_record
+from tests.dashboard.conftest import MAPLE, World, event_record, stamp, unit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +46,15 @@ def test_fees_say_their_kind_in_words_and_money_with_cents(ari_client: Client, w
     assert "<td>Monthly</td><td>$75.00</td>" in html
     assert "<td>Pet</td><td>$1,250.00</td>" in html
     assert "move_in" not in html
+
+
+def test_an_agenda_entry_known_from_events_names_its_unit(ari_client: Client, world: World) -> None:
+    planned = world.now + timedelta(hours=3)
+    mirror.leasing_events_apply(
+        [event_record(91, 12347, "Showing Scheduled", world.now - timedelta(hours=1), planned_date_time=stamp(planned))]
+    )
+    html = ari_client.get("/showings/").content.decode()
+    entry = html[html.index('id="event-showing-91"') :].split("</li>")[0]
+    assert "from events" in entry
+    assert "3319 Granby St" in entry
+    assert ">Showing<" not in entry
