@@ -370,6 +370,47 @@ def undo_available(job: BulkAssignment, progress: Progress, *, undone: bool | No
     return not (BulkAssignment.objects.filter(undo_of=job).exists() if undone is None else undone)
 
 
+NOBODY_BEFORE = "can't undo: nobody was assigned before, and RentEngine has no unassign"
+REASSIGNED_SINCE = "reassigned since: left as it is"
+
+
+def _undo_entries(job: BulkAssignment) -> list[tuple[int, dict[str, Any], str]]:
+    """(prospect id, RentEngine's answer for it, why undo must skip it or "") for every prospect
+    the job assigned."""
+    events: dict[int, dict[str, Any]] = {}
+    for result in OutboxAssignment.objects.filter(job_id=job.pk, state=State.DONE).values_list("result", flat=True):
+        for entry in result or []:
+            events.setdefault(int(entry["prospect_id"]), entry)
+    latest = dict(Prospect.objects.filter(id__in=events.keys()).values_list("id", "assigned_by_event_id"))
+    entries = []
+    for prospect_id, entry in sorted(events.items()):
+        reason = ""
+        if not entry.get("previous"):
+            reason = NOBODY_BEFORE
+        elif latest.get(prospect_id) != entry.get("event_id"):
+            reason = REASSIGNED_SINCE
+        entries.append((prospect_id, entry, reason))
+    return entries
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """What an undo would do now: how many prospects it puts back, and how many it must leave."""
+
+    restores: int
+    nobody_before: int
+    reassigned_since: int
+
+
+def undo_plan(job: BulkAssignment) -> UndoPlan:
+    reasons = [reason for _, _, reason in _undo_entries(job)]
+    return UndoPlan(
+        restores=reasons.count(""),
+        nobody_before=reasons.count(NOBODY_BEFORE),
+        reassigned_since=reasons.count(REASSIGNED_SINCE),
+    )
+
+
 def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:
     """Re-assign every prospect the job assigned to the users RentEngine said it had before
     (`previousAssignedToUserIds`). Prospects reassigned since are left alone; those nobody was
@@ -377,6 +418,10 @@ def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:
     progress = job_progress(job)
     if not undo_available(job, progress):
         raise AssignmentRefused("This assignment can no longer be undone (undo lasts 10 minutes after it ends).")
+    if not undo_plan(job).restores:
+        raise AssignmentRefused(
+            "Undo would change nothing: nobody had these prospects before (RentEngine has no unassign), or they were reassigned since."
+        )
     with transaction.atomic():
         # The one-to-one `undo_of` makes a second undo of the same job fail here, not post twice.
         locked = BulkAssignment.objects.select_for_update().get(pk=job.pk)
@@ -386,13 +431,8 @@ def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:
             account=job.account, created_by=by, kind=BulkAssignment.Kind.UNDO, undo_of=locked, note="", source=job.source
         )
         note = signature(by, f"Undo of bulk assign #{job.pk}")
-        events: dict[int, dict[str, Any]] = {}
-        for result in OutboxAssignment.objects.filter(job_id=job.pk, state=State.DONE).values_list("result", flat=True):
-            for entry in result or []:
-                events.setdefault(int(entry["prospect_id"]), entry)
-        latest = dict(Prospect.objects.filter(id__in=events.keys()).values_list("id", "assigned_by_event_id"))
         rows = []
-        for prospect_id, entry in sorted(events.items()):
+        for prospect_id, entry, reason in _undo_entries(job):
             row = OutboxAssignment(
                 job_id=undo.pk,
                 account=job.account,
@@ -402,10 +442,8 @@ def assignment_undo(job: BulkAssignment, *, by: User) -> BulkAssignment:
                 note=note,
                 expect_event_id=entry.get("event_id"),
             )
-            if not row.user_ids:
-                row.state, row.reason = State.SKIPPED, "can't undo: nobody was assigned before, and RentEngine has no unassign"
-            elif latest.get(prospect_id) != entry.get("event_id"):
-                row.state, row.reason = State.SKIPPED, "reassigned since: left as it is"
+            if reason:
+                row.state, row.reason = State.SKIPPED, reason
             rows.append(row)
         outbox.rows_create(rows)
         outbox.drain_on_commit()

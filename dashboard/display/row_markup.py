@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.display.agenda_rows import AgendaDay, AgendaItem
 from dashboard.display.moments import Moment
+from dashboard.display.phones import phone_national, phone_tel
 from dashboard.display.pills import Pill
 from dashboard.display.row_models import LockboxRow, ProspectRow, UnitProspectRow, UnitRow
 from dashboard.display.timeline import Day, Item
@@ -57,6 +58,13 @@ def money_whole(value: Decimal) -> str:
     return str(floatformat(value, "0g"))
 
 
+def _phone_link(raw: str) -> str:
+    """`{% if raw %}<a href="{{ raw|tel }}">{{ raw|phone }}</a>{% endif %}`."""
+    if not raw:
+        return ""
+    return f'<a href="{e(phone_tel(raw))}" class="tel">{e(phone_national(raw))}</a>'
+
+
 # --- the prospects, units and lockboxes lists ------------------------------------------------------
 
 
@@ -83,7 +91,7 @@ def prospect_row(p: ProspectRow) -> str:
         f'    <a href="{url}" class="strong">{name or "(no name)"}</a>{GONE_PILL if gone else ""}\n'
         f'    <a class="quick" href="{url}" hx-get="{url}quick/" hx-target="#quickview" hx-push-url="false" title="Open in the side panel">Quick view</a>\n'
         f'    <a class="assign-one" href="{url}assign/" data-assign-one title="Assign or reassign (keyboard: a)">Assign…</a>\n'
-        f'    <div class="muted small contact">{e(phone)}{" · " if phone and email else ""}{e(email)}</div>\n'
+        f'    <div class="muted small contact">{_phone_link(phone)}{" · " if phone and email else ""}{e(email)}</div>\n'
         f"  </td>\n"
         f'  <td data-label="Status"><span class="pill {e(pill.css)}" title="{e(pill.title)}">{e(pill.label)}</span></td>\n'
         f'  <td data-label="Unit">{unit}</td>\n'
@@ -155,7 +163,7 @@ def unit_prospect_row(p: UnitProspectRow) -> str:
     names = ", ".join(e(n) for n in p.assignee_names) or "Unassigned"
     return (
         f'\n      <tr id="prospect-{pid}" data-id="{pid}">\n'
-        f'        <td data-label="Name"><a href="{e(p.url)}">{e(p.name or "(no name)")}</a> <span class="muted small">{e(p.phone)}</span></td>\n'
+        f'        <td data-label="Name"><a href="{e(p.url)}">{e(p.name or "(no name)")}</a> <span class="muted small">{_phone_link(p.phone)}</span></td>\n'
         f'        <td data-label="Status"><span class="pill {e(p.pill.css)}" title="{e(p.pill.title)}">{e(p.pill.label)}</span></td>\n'
         f'        <td data-label="Assigned">{names}</td>\n'
         f'        <td data-label="Created">{e(p.created)}</td>\n'

@@ -128,6 +128,7 @@ def leasing_event_item(event: LeasingEvent, names: dict[str, str], zone: ZoneInf
         change = (_names_text(names, event.previous_assigned_user_ids), _names_text(names, event.assigned_user_ids))
     elif kind in ("status", "showing") and event.is_pipeline:
         pill = pills.prospect_status_pill(event.event_type)
+    actor = event_actor(event, names)
     return Item(
         kind=kind,
         at=event.created_at,
@@ -135,8 +136,9 @@ def leasing_event_item(event: LeasingEvent, names: dict[str, str], zone: ZoneInf
         title=title,
         key=f"event-{event.id}",
         pill=pill,
-        actor=event_actor(event, names),
-        source=event.source,
+        actor=actor,
+        # "Automation · Automation" says it once: a source that only repeats the actor is left out.
+        source="" if (event.source or "").strip().casefold() == actor.strip().casefold() else event.source,
         detail=event.notes,
         change=change,
         problem=event.event_type in pills.PROBLEM_EVENT_TYPES,

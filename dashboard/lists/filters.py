@@ -44,8 +44,9 @@ def prospect_search(queryset: QuerySet[Prospect], q: str) -> QuerySet[Prospect]:
     if len(digits) >= 3 and len(digits) >= len(q.replace(" ", "")) // 2:
         return queryset.filter(phone_digits__contains=digits[-10:])
     if "@" in q:
-        return queryset.filter(email__icontains=q)
-    return queryset.filter(Q(name__icontains=q) | Q(email__icontains=q))
+        return queryset.filter(email__fold_contains=q)
+    # Accent- and case-insensitive: "Sandulescu" finds "Săndulescu" (integrations/rentengine/text_fold.py).
+    return queryset.filter(Q(name__fold_contains=q) | Q(email__fold_contains=q))
 
 
 def assigned_to(user_id: str) -> Exists:
@@ -151,13 +152,13 @@ def lockbox_on_unit() -> Exists:
 
 def unit_search(queryset: QuerySet[Unit], q: str) -> QuerySet[Unit]:
     if q.isdigit():
-        return queryset.filter(Q(id=int(q)) | Q(address__icontains=q) | Q(zip_code=q))
-    return queryset.filter(address__icontains=q)
+        return queryset.filter(Q(id=int(q)) | Q(address__fold_contains=q) | Q(zip_code=q))
+    return queryset.filter(address__fold_contains=q)
 
 
 class UnitFilter(ListFilter):
     SORTS = {
-        "address": Sort("address", False, "Address"),
+        "address": Sort("address_order", False, "Address"),  # street, then number as a number, then unit
         "rent_low": Sort("rent", False, "Rent, low to high"),
         "rent_high": Sort("rent", True, "Rent, high to low"),
         "bedrooms": Sort("bedrooms", True, "Most bedrooms"),

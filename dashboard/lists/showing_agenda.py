@@ -17,7 +17,7 @@ from dashboard.display.moments import SHORT_DATETIME, Moment
 from dashboard.lists.filters import AgendaFilter
 from dashboard.lists.paging import Page, cursor_decode
 from integrations.rentengine import vocabulary
-from integrations.rentengine.models import LeasingEvent, Prospect, Showing
+from integrations.rentengine.models import LeasingEvent, Prospect, Showing, Unit
 
 AGENDA_PAGE = 100
 MAX_EVENTS = 1000
@@ -119,18 +119,30 @@ def _items(
                 continue
             groups.append((prospect_id, planned, status, group))
         orphans = {prospect_id for prospect_id, _, _, _ in groups if prospect_id}
-        names = dict(Prospect.objects.filter(id__in=orphans).values_list("id", "name")) if orphans else {}
+        found = Prospect.objects.filter(id__in=orphans).values_list("id", "name", "unit_id") if orphans else []
+        names = {pid: name for pid, name, _ in found}
+        prospect_units = {pid: unit_id for pid, _, unit_id in found}
+        # An entry known from events names its unit: the event's, else the prospect's (never a bare "Showing").
+        unit_of = {
+            (prospect_id, planned): group[-1].unit_id_of_interest or prospect_units.get(prospect_id)
+            for prospect_id, planned, _, group in groups
+        }
+        wanted = {u for u in unit_of.values() if u}
+        addresses = dict(Unit.objects.filter(id__in=wanted).values_list("id", "address")) if wanted else {}
         for prospect_id, planned, status, group in groups:
+            unit_id = unit_of[(prospect_id, planned)]
             items.append(
                 AgendaItem(
                     key=f"event-showing-{group[-1].id}",
                     at=planned,
                     when=Moment(planned.astimezone(zone), SHORT_DATETIME),
                     pill=pills.showing_status_pill(status),
-                    title=group[-1].property_address or "Showing",
+                    title=group[-1].property_address
+                    or addresses.get(unit_id)
+                    or (f"Unit {unit_id}" if unit_id else "Unit not known"),
                     prospect_id=prospect_id,
                     prospect_name=names.get(prospect_id, "") if prospect_id else "",
-                    unit_id=group[-1].unit_id_of_interest,
+                    unit_id=unit_id,
                     agent="",
                     events=tuple(group),
                     from_events_only=True,

@@ -204,12 +204,16 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
 def _job_context(request: HttpRequest, job: BulkAssignment) -> dict[str, Any]:
     progress = bulk_assignment.job_progress(job)
     undo_job = BulkAssignment.objects.filter(undo_of=job).first()
+    # Undo is offered only when it would put someone back, saying how many (and what it must leave).
+    undo_open = bulk_assignment.undo_available(job, progress, undone=undo_job is not None)
+    undo_plan = bulk_assignment.undo_plan(job) if undo_open else None
     return {
         "job": job,
         "progress": progress,
         "people": _job_people(job),
         "can_control": bulk_assignment.job_can_control(request.user, job),
-        "undo_available": bulk_assignment.undo_available(job, progress, undone=undo_job is not None),
+        "undo_available": bool(undo_plan and undo_plan.restores),
+        "undo_plan": undo_plan,
         "undo_job": undo_job,
     }
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.display import pills
+from dashboard.display.phones import phone_csv
 from dashboard.display.timeline import lockbox_event_item, lockbox_event_user_ids
 from dashboard.lists.csv_export import ROWS_PER_QUERY, csv_response, local_time
 from dashboard.lists.filters import AgendaFilter, LockboxActivityFilter, LockboxFilter, ProspectFilter, UnitFilter
@@ -58,7 +59,7 @@ def prospects_csv(request: HttpRequest) -> StreamingHttpResponse:
                     p.id,
                     p.name,
                     p.email,
-                    p.phone,
+                    phone_csv(p.phone),
                     p.status,
                     pills.family_pill(p.status_family).label,
                     p.unit_id,

@@ -114,7 +114,7 @@ def template_detail(request: HttpRequest, template_id: Any) -> HttpResponse:
         Unit.objects.alive()
         .filter(account=account, prescreen_template_id=template.id)
         .only("id", "address", "status")
-        .order_by("address", "id")[: UNITS_SHOWN + 1]
+        .order_by("address_order", "id")[: UNITS_SHOWN + 1]
     )
     context = {
         "title": str(template),

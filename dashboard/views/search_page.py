@@ -67,7 +67,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 SearchUnit(id=u.id, address=u.address, pill=pills.unit_status_pill(u.status))
                 for u in unit_search(Unit.objects.alive().filter(account_id__in=mine), q)
                 .only("id", "address", "status", "city")
-                .order_by("address", "id")[:OTHER_LIMIT]
+                .order_by("address_order", "id")[:OTHER_LIMIT]
             ],
             "lockboxes": list(
                 Lockbox.objects.alive()

@@ -31,7 +31,16 @@ from dashboard.raw_sql import distinct_values
 from dashboard.views.frame import no_account, render_zoned
 from integrations.rentengine import vocabulary
 from integrations.rentengine.client import AvailabilityRecord
-from integrations.rentengine.models import Account, Lockbox, LockboxEvent, Prospect, Showing, Unit, UnitAvailability
+from integrations.rentengine.models import (
+    Account,
+    Lockbox,
+    LockboxEvent,
+    LockboxInstallation,
+    Prospect,
+    Showing,
+    Unit,
+    UnitAvailability,
+)
 
 PAGE_SIZE = 50
 # What a row shows (and the sorts read), read as plain values: no model instances for 50 rows.
@@ -39,6 +48,7 @@ UNIT_ROW_FIELDS = (
     "id",
     "status",
     "address",
+    "address_order",
     "city",
     "state",
     "bedrooms",
@@ -144,7 +154,7 @@ def _get_unit_for_user(request: HttpRequest, unit_id: int) -> Unit:
     return get_for_user_or_404(units, request.user, pk=unit_id)
 
 
-WINDOWS_SHOWN = 30
+DAYS_SHOWN = 14
 
 
 @dataclass(frozen=True)
@@ -154,19 +164,56 @@ class WindowDay:
     slots: list[str]
 
 
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
 def _window_days(windows: list[Any], zone: ZoneInfo, now: datetime) -> tuple[list[WindowDay], int]:
-    """Upcoming windows grouped by local day, formatted once (a unit can offer hundreds)."""
+    """Upcoming windows per local day as ranges: back-to-back slots with the same showing methods
+    merge ("Mon, Dec 7: 9:00 AM-12:00 PM, 2:00 PM-6:00 PM"); the first DAYS_SHOWN days, and how
+    many more days have windows."""
     upcoming = sorted((w for w in windows if w.start and (w.end or w.start) >= now), key=lambda w: w.start)
-    days: list[WindowDay] = []
-    for window in upcoming[:WINDOWS_SHOWN]:
+    ranges: list[list[Any]] = []  # [start, end, methods], local times
+    for window in upcoming:
         start = window.start.astimezone(zone)
-        slot = start.strftime("%-I:%M %p") + (window.end.astimezone(zone).strftime("-%-I:%M %p") if window.end else "")
-        if window.showing_methods:
-            slot += f" ({', '.join(window.showing_methods)})"
-        if not days or days[-1].iso != start.date().isoformat():
-            days.append(WindowDay(start.strftime("%a, %b %-d"), start.date().isoformat(), []))
+        end = (window.end or window.start).astimezone(zone)
+        methods = tuple(window.showing_methods or ())
+        last = ranges[-1] if ranges else None
+        if last and last[2] == methods and last[0].date() == start.date() and start <= last[1]:
+            last[1] = max(last[1], end)
+        else:
+            ranges.append([start, end, methods])
+    days: list[WindowDay] = []
+    more: set[str] = set()
+    for start, end, methods in ranges:
+        iso = start.date().isoformat()
+        if not days or days[-1].iso != iso:
+            if len(days) >= DAYS_SHOWN:
+                more.add(iso)
+                continue
+            days.append(WindowDay(start.strftime("%a, %b %-d"), iso, []))
+        slot = _clock(start) + (f"-{_clock(end)}" if end > start else "")
+        if methods:
+            slot += f" ({', '.join(methods)})"
         days[-1].slots.append(slot)
-    return days, max(0, len(upcoming) - WINDOWS_SHOWN)
+    return days, len(more)
+
+
+def lockbox_removed(unit: Unit, events: list[LockboxEvent]) -> tuple[datetime | None, str]:
+    """When the last box on a unit that has none now came off, and its serial: from the
+    installations, else from the newest Uninstall event; (None, "") if the unit never had one."""
+    installation = (
+        LockboxInstallation.objects.filter(account_id=unit.account_id, unit_id=unit.id, uninstalled_at__isnull=False)
+        .only("uninstalled_at", "serial_number")
+        .order_by("-uninstalled_at")
+        .first()
+    )
+    if installation:
+        return installation.uninstalled_at, installation.serial_number
+    for event in events:
+        if "uninstall" in (event.event_type or "").casefold():
+            return event.created_at, ""
+    return None, ""
 
 
 def availability_windows(availability: UnitAvailability | None, zone: ZoneInfo) -> dict[str, Any] | None:
@@ -231,6 +278,7 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         .defer("raw")
         .order_by("-created_at", "-id")[:UNIT_PAGE_LOCKBOX_EVENTS]
     )
+    removed_at, removed_serial = (None, "") if lockbox else lockbox_removed(unit, events)
     availability: UnitAvailability | None = getattr(unit, "availability", None)
     user_ids = {u for p in prospects for u in assignee_user_ids(p)} | lockbox_event_user_ids(events)
     names = people_names(user_ids, account_id=unit.account_id)
@@ -260,6 +308,8 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
         "lockbox": lockbox,
         "lockbox_pill": pills.lockbox_state_pill(lockbox.current_unit_id, lockbox.last_event_at, now) if lockbox else None,
         "lockbox_days": by_day(lockbox_items, zone),
+        "lockbox_removed_at": removed_at,
+        "lockbox_removed_serial": removed_serial,
         "lockbox_events_more": len(events) == UNIT_PAGE_LOCKBOX_EVENTS,
         "availability": availability_windows(availability, zone),
         "fees": unit.fees or [],

@@ -7,3 +7,8 @@ class RentEngineConfig(AppConfig):
     name = "integrations.rentengine"
     label = "rentengine"
     verbose_name = "RentEngine mirror"
+
+    def ready(self) -> None:
+        from integrations.rentengine import text_fold
+
+        text_fold.install()

@@ -33,6 +33,16 @@ def job(world, ari_client: Client) -> BulkAssignment:  # type: ignore[no-untyped
     return BulkAssignment.objects.get()
 
 
+def finish(job: BulkAssignment, *, at=None, previous: tuple[str, ...] = (ARI_ID,)) -> None:  # type: ignore[no-untyped-def]
+    """Every row of the job done, as RentEngine answers: each prospect's previous assignees."""
+    for row in OutboxAssignment.objects.filter(job_id=job.pk):
+        OutboxAssignment.objects.filter(pk=row.pk).update(
+            state=State.DONE,
+            completed_at=at or timezone.now(),
+            result=[{"prospect_id": row.prospect_id, "event_id": None, "previous": list(previous)}],
+        )
+
+
 def test_the_assignment_screens_need_a_login(client: Client, world) -> None:  # type: ignore[no-untyped-def]
     for path in ("/assignments/", "/assignments/matching/", "/assignments/1/"):
         assert client.get(path).status_code == 302
@@ -175,23 +185,43 @@ def test_progress_polls_while_running_and_reloads_the_page_when_the_job_changes_
     running = ari_client.get(f"/assignments/{job.pk}/?was=running", **headers)
     assert 'data-live="assignments"' in running.content.decode(), "it follows the job's change notices"
     assert "0 of 2" in running.content.decode()
-    OutboxAssignment.objects.filter(job_id=job.pk).update(state=State.DONE, completed_at=timezone.now())
+    finish(job)
     assert ari_client.get(f"/assignments/{job.pk}/?was=running", **headers)["HX-Refresh"] == "true"
     finished = ari_client.get(f"/assignments/{job.pk}/?was=done", **headers).content.decode()
     assert "hx-trigger" not in finished
-    assert "Undo this assignment" in finished
+    assert "Undo: restore 2 prospects" in finished
 
 
 def test_undo_is_offered_for_ten_minutes_after_the_job_ends(job: BulkAssignment, ari_client: Client) -> None:
     long_ago = timezone.now() - timedelta(minutes=11)
-    OutboxAssignment.objects.filter(job_id=job.pk).update(state=State.DONE, completed_at=long_ago)
-    assert "Undo this assignment" not in ari_client.get(f"/assignments/{job.pk}/").content.decode()
+    finish(job, at=long_ago)
+    assert "Undo: restore" not in ari_client.get(f"/assignments/{job.pk}/").content.decode()
     assert ari_client.post(f"/assignments/{job.pk}/undo/").status_code == 409
     OutboxAssignment.objects.filter(job_id=job.pk).update(completed_at=timezone.now())
     assert ari_client.post(f"/assignments/{job.pk}/undo/").status_code == 302
     undo = BulkAssignment.objects.get(undo_of=job)
     assert undo.kind == BulkAssignment.Kind.UNDO
     assert ari_client.post(f"/assignments/{job.pk}/undo/").status_code == 409, "once"
+
+
+def test_undo_is_not_offered_when_nobody_had_the_prospects_before(job: BulkAssignment, ari_client: Client) -> None:
+    finish(job, previous=())
+    html = ari_client.get(f"/assignments/{job.pk}/").content.decode()
+    assert 'id="undo-button"' not in html
+    assert "Undo would change nothing: 2 prospects nobody had before (RentEngine has no unassign), so it is not offered." in html
+    assert ari_client.post(f"/assignments/{job.pk}/undo/").status_code == 409
+    assert not BulkAssignment.objects.filter(undo_of=job).exists()
+
+
+def test_undo_says_how_many_it_restores_and_what_it_leaves(job: BulkAssignment, ari_client: Client) -> None:
+    finish(job)
+    first = OutboxAssignment.objects.filter(job_id=job.pk).order_by("id").first()
+    OutboxAssignment.objects.filter(pk=first.pk).update(
+        result=[{"prospect_id": first.prospect_id, "event_id": None, "previous": []}]
+    )
+    html = ari_client.get(f"/assignments/{job.pk}/").content.decode()
+    assert "Undo: restore 1 prospect</button>" in html
+    assert "Undo leaves 1 prospect nobody had before (RentEngine has no unassign) as they are." in html
 
 
 def test_the_jobs_list_says_who_when_how_many_and_the_result(job: BulkAssignment, ari_client: Client) -> None:

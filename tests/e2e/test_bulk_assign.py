@@ -100,7 +100,7 @@ def test_an_agent_bulk_assigns_everything_a_filter_matches_watches_it_finish_and
     remote = sim_assignees(filled)
     assert all(remote[p] == {BO_ID} for p in chosen)
 
-    page.get_by_role("button", name="Undo this assignment").click()
+    page.get_by_role("button", name=f"Undo: restore {len(chosen)} prospects").click()
     expect(page.locator("h1")).to_contain_text("Undo of bulk assign #")
     expect(page.locator("#job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
     remote = sim_assignees(filled)

@@ -121,7 +121,7 @@ def test_every_screen_fits_and_leaves_the_navigation_clickable(live_server, page
             problems.append(f"{name}: {overflow}px wider than the window: {page.evaluate(WIDE_ELEMENTS)}")
         if outside := page.evaluate(EMAILS_OUTSIDE):
             problems.append(f"{name}: {outside} emails overflow their box")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_a_laptop_shows_15_prospect_rows_with_addresses_on_one_line(live_server, page: Page, world) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from integrations.rentengine import vocabulary
+from integrations.rentengine.address_order import address_order
 from integrations.rentengine.client import (
     LeasingEventRecord,
     ProspectRecord,
@@ -55,6 +56,7 @@ def unit_row(record: UnitRecord, now: datetime) -> dict[str, Any]:
         "address": _cut(address.one_line, 300),
         "street": _cut(street, 200),
         "unit_label": _cut(address.unit, 40),
+        "address_order": address_order(street, address.unit or "", address.one_line or ""),
         "city": _cut(address.city, 100),
         "state": _cut(address.state, 60),
         "zip_code": _cut(address.zip_code, 20),

@@ -75,6 +75,9 @@ class Unit(MirrorRow):
     address = models.CharField(max_length=300, blank=True, help_text="One line, as agents read it.")
     street = models.CharField(max_length=200, blank=True)
     unit_label = models.CharField(max_length=40, blank=True)
+    address_order = models.CharField(
+        max_length=320, blank=True, help_text="Street name, house number (as a number), unit: how the list sorts."
+    )
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=60, blank=True)
     zip_code = models.CharField(max_length=20, blank=True)
@@ -96,6 +99,7 @@ class Unit(MirrorRow):
     class Meta:
         indexes = [
             models.Index(fields=["account", "status", "id"], name="unit_account_status"),
+            models.Index(fields=["account", "address_order", "id"], name="unit_account_address_order"),
             models.Index(fields=["account", "city"], name="unit_account_city"),
             models.Index(fields=["account", "rent", "id"], name="unit_account_rent"),
             models.Index(fields=["account", "bedrooms", "id"], name="unit_account_bedrooms"),

@@ -30,8 +30,9 @@ def test_an_agent_sees_every_resource_and_its_last_run(ari_client: Client) -> No
     html = ari_client.get("/sync/").content.decode()
     for label in ["Prospects", "Units", "Leasing events", "Lockbox events", "Showings", "Subteams"]:
         assert label in html
-    assert "1,234 seen" in html
-    assert "56 changed" in html
+    assert "1,234 read" in html
+    assert "56 rows written" in html
+    assert "so it can be more than read" in html, "the page says what each number means"
     assert "Rate limit" in html
     assert "Sync now" not in html, "only managers start syncs"
 
