@@ -213,6 +213,19 @@ def _assigned_to(viewer: Viewer) -> Q:
     return Q(Exists(ProspectAssignee.objects.filter(prospect_id=OuterRef("pk"), user_id=viewer.user_id)))
 
 
+FOLLOW_UP_FIELDS = (
+    "id",
+    "name",
+    "phone",
+    "status",
+    "status_family",
+    "unit_id",
+    "unit__address",
+    "next_follow_up",
+    "assignee_ids",
+)
+
+
 def _follow_ups(account: Account, viewer: Viewer, now: datetime, end: datetime, zone: ZoneInfo) -> list[DayProspect]:
     """Due before tonight, newest due first (so the most recently missed come right after today's),
     then today's put back in time order."""
@@ -223,9 +236,7 @@ def _follow_ups(account: Account, viewer: Viewer, now: datetime, end: datetime, 
             )
         )
         .order_by("-next_follow_up", "-id")
-        .values("id", "name", "phone", "status", "status_family", "unit_id", "unit__address", "next_follow_up", "assignee_ids")[
-            : SECTION_ROWS + 1
-        ]
+        .values(*FOLLOW_UP_FIELDS)[: SECTION_ROWS + 1]
     )
     due = sorted((r for r in rows if r["next_follow_up"] >= now), key=lambda r: (r["next_follow_up"], r["id"]))
     overdue = [r for r in rows if r["next_follow_up"] < now]

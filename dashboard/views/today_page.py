@@ -20,7 +20,9 @@ def today(request: HttpRequest) -> HttpResponse:
         return no_account(request, "My day")
     zone = account_zone(account)
     team = user_is_manager(request.user, account=account)
-    viewer = Viewer(team=team, user_id=my_user_id(request), full_name=request.user.get_full_name())
+    viewer = Viewer(
+        team=team, user_id=my_user_id(request), full_name=request.user.get_full_name() if request.user.is_authenticated else ""
+    )
     day = my_day(account, viewer, zone)
     names = people_names(day.user_ids, account_id=account.pk) if day.user_ids else {}
     context = {
