@@ -7,7 +7,13 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-PUBLIC_PATHS = {"/healthz", "/metrics", "/webhooks/rentengine/", "/login/", "/favicon.ico"}  # /metrics has its own token (test_metrics)
+PUBLIC_PATHS = {
+    "/healthz",
+    "/metrics",
+    "/webhooks/rentengine/",
+    "/login/",
+    "/favicon.ico",
+}  # /metrics has its own token (test_metrics)
 # Read by scripts (EventSource, fetch), for whom a redirect to the login page means nothing: a 401.
 SCRIPT_PATHS = {"/live/stream/", "/live/versions/"}
 

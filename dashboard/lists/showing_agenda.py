@@ -138,7 +138,7 @@ def _items(
                     when=Moment(planned.astimezone(zone), SHORT_DATETIME),
                     pill=pills.showing_status_pill(status),
                     title=group[-1].property_address
-                    or addresses.get(unit_id)
+                    or (addresses.get(unit_id) if unit_id else None)
                     or (f"Unit {unit_id}" if unit_id else "Unit not known"),
                     prospect_id=prospect_id,
                     prospect_name=names.get(prospect_id, "") if prospect_id else "",

@@ -24,8 +24,8 @@ def address_order(street: str, unit_label: str, one_line: str = "") -> str:
     match = _NUMBER_FIRST.match(text)
     if match and match.group(3):
         number, suffix, name = match.group(1), (match.group(2) or "").upper(), match.group(3)
-        key = f"{fold(name).strip()} {number.zfill(NUMBER_WIDTH)}{suffix}"
+        key = f"{(fold(name) or '').strip()} {number.zfill(NUMBER_WIDTH)}{suffix}"
     else:
         key = fold(text) or ""
-    unit = fold(unit_label or "").strip()
+    unit = (fold(unit_label) or "").strip()
     return " ".join(part for part in (key, _numbers_padded(unit)) if part)[:320]

@@ -30,10 +30,10 @@ def fold(value: str | None) -> str | None:
 class FoldContains(Lookup):
     lookup_name = "fold_contains"
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         return "%s", [connection.ops.prep_for_like_query(str(value))]
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         escape = " ESCAPE '\\'" if connection.vendor == "sqlite" else ""
