@@ -20,12 +20,12 @@ from django.core.asgi import get_asgi_application  # after the environment is se
 
 django_application = get_asgi_application()  # sets Django up: the apps below import models
 
-from dashboard.request_guard import RequestGuard  # noqa: E402
+from dashboard.request_guard import RequestGuard, quiet_after_disconnect  # noqa: E402
 from integrations.rentengine.webhooks import webhook_fast_path  # noqa: E402
 
 # Oversized bodies and unkeyed webhooks are refused before a byte is read; the webhook receiver then
 # skips the dashboard's middleware; everything else is Django as usual.
-application = RequestGuard(webhook_fast_path(django_application))
+application = quiet_after_disconnect(RequestGuard(webhook_fast_path(django_application)))
 
 import dashboard.urls  # noqa: E402, F401 - every view loaded before the freeze
 

@@ -47,7 +47,7 @@ class SingleBeatScheduler(PersistentScheduler):
             logger.warning("beat: could not check the beat lock (%s); not sending this tick", exc)
             self._leading = False
         if self._leading != was:
-            logger.warning(
+            logger.info(
                 "beat: %s", "this beat sends the schedule" if self._leading else "another beat sends the schedule; standing by"
             )
         return self._leading

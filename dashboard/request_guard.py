@@ -10,12 +10,15 @@ it is a few lines of ASGI that no maintained library offers for Django's ASGI ha
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from django.conf import settings
 
 from integrations.rentengine.webhooks import webhook_key_refusal, webhook_refusal_record
+
+logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -87,3 +90,19 @@ async def _answer(send: Send, status: int, message: str, as_json: bool) -> None:
     headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def quiet_after_disconnect(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """When a live stream's tab closes, Django may send `request_finished` after asgiref's executor
+    for that request has quit, and asgiref raises (an upstream race). The response is over by then:
+    say so at INFO rather than as an application error with a traceback."""
+
+    async def application(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except RuntimeError as error:
+            if "CurrentThreadExecutor already quit" not in str(error):
+                raise
+            logger.info("request cleanup after the client left: %s", scope.get("path"))
+
+    return application
