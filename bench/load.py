@@ -426,6 +426,7 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=None, help="prospects in the bulk job (small 200, medium 1,000)")
     parser.add_argument("--activity", type=float, default=60.0, help="the simulator's changes a minute (sent as webhooks)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--worker-concurrency", type=int, default=3, help="Celery task processes (the production default)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # progress shows in a log file as it happens
     sim_size, seconds, unloaded_s, rate, bulk = SIZES[args.size]
@@ -486,7 +487,7 @@ def main() -> None:
         u = unloaded.summary()
         print(f"  {u['requests']} pages: p50 {u['page_p50_ms']} ms, p95 {u['page_p95_ms']} ms, p99 {u['page_p99_ms']} ms")
 
-        processes.append(worker_start(env, f"bench-load-{uuid.uuid4().hex[:6]}@localhost", 2, var_dir))
+        processes.append(worker_start(env, f"bench-load-{uuid.uuid4().hex[:6]}@localhost", args.worker_concurrency, var_dir))
         processes.append(beat_start(env, var_dir))
         print(
             f"== loaded ({args.seconds:.0f} s): {args.people} people with streams, webhooks {args.webhook_rate:g}/s, "
@@ -587,7 +588,7 @@ def main() -> None:
             "sync": "beat ticks every 5 s; prospects, leasing_events, lockbox_events every 20 s, units every 60 s",
             "not_included": "the people's pages don't refetch on notices (only the watcher does)",
         },
-        "server": f"uvicorn {args.workers} workers (dashboard.asgi), DEBUG off; Celery worker prefork -c 2; beat; PostgreSQL; "
+        "server": f"uvicorn {args.workers} workers (dashboard.asgi), DEBUG off; Celery worker prefork -c {args.worker_concurrency}; beat; PostgreSQL; "
         + ("Redis" if env.get("REDIS_URL") else "no Redis"),
         "measured": "client-side over HTTP from this one process (asyncio + httpx), on the same machine",
         "machine": SHARED_MACHINE_NOTE,
