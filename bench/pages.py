@@ -321,6 +321,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--fill", choices=("auto", "sync", "direct"), default="auto")
     parser.add_argument("--refill", action="store_true", help="empty the mirror and fill it again")
+    parser.add_argument("--only", default="", help="measure only the pages whose name contains this text")
     args = parser.parse_args()
 
     url = postgres_bench_database("pages", fresh=False, required_by="bench/pages.py")
@@ -378,6 +379,7 @@ def main() -> None:
     from django.test import Client
 
     pages, context = page_plan()
+    pages = [page for page in pages if args.only in page[0]]
     client = Client()
     client.force_login(context["user"])
     import dashboard.asgi  # noqa: F401 - the server's start-up: every view loaded, start-up objects frozen (gc)

@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.models import BulkAssignment, SavedView, SubmitKey
-from integrations.rentengine.models import OutboxAssignment
+from integrations.rentengine.models import OutboxAssignment, Prospect
 from tests.dashboard.conftest import ARI_ID, BO_ID
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -117,6 +117,8 @@ def test_undo_submitted_twice_undoes_once_and_both_lead_to_the_undo(world, ari_c
         row.state, row.completed_at = State.DONE, timezone.now()
         row.result = [{"prospect_id": row.prospect_id, "event_id": 900 + row.pk, "previous": [ARI_ID]}]
         row.save()
+        # The mirror applied the post's event (undo restores only prospects nobody reassigned since).
+        Prospect.objects.filter(id=row.prospect_id).update(assigned_by_event_id=900 + row.pk)
     toast = ari_client.get(f"/assignments/{job.pk}/toast/").content.decode()
     assert re.search(r"data-submit-once hx-vals='\{\"submit_key\": \"[0-9a-f-]{36}\"\}'", toast), "the toast's Undo too"
     page = ari_client.get(f"/assignments/{job.pk}/").content.decode()

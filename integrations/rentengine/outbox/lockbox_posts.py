@@ -11,7 +11,6 @@ sweeper can tell a dead worker's row. Nothing here logs a reason given, a name o
 from __future__ import annotations
 
 import logging
-import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,15 +19,15 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from integrations.rentengine import mirror
-from integrations.rentengine.client import LockboxEventRecord, MalformedResponse, RentEngineClient, RentEngineError
+from integrations.rentengine.client import LockboxEventRecord, RentEngineClient, RentEngineError
 from integrations.rentengine.limiter import Lane
 from integrations.rentengine.models import Lockbox, LockboxEvent, OutboxLockboxPost
 from integrations.rentengine.outbox.send import (
     BACKOFF_BASE,
     BACKOFF_CAP,
-    MAX_ATTEMPTS,
     locked,
     on_postgres,
+    post_error,
     settle_delay,
     stuck_after,
 )
@@ -168,30 +167,20 @@ def lockbox_post_send(client: RentEngineClient, row: OutboxLockboxPost) -> str:
 
 
 def _failed(row: OutboxLockboxPost, exc: RentEngineError) -> str:
-    if isinstance(exc, MalformedResponse) and exc.status is not None and 200 <= exc.status < 300:
-        return _unknown(row, f"RentEngine accepted the post (HTTP {exc.status}) but its answer was unreadable")
-    if exc.not_sent and not exc.permanent:
-        if row.attempts >= MAX_ATTEMPTS:
-            reason = f"gave up after {row.attempts} attempts that never reached RentEngine: {exc}"
-            _finish(row, State.FAILED, outcome=reason, log=("failed", reason))
-            return State.FAILED
-        delay = (
-            exc.retry_after
-            if exc.retry_after is not None
-            else random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)))
-        )
+    verdict = post_error(exc, row.attempts)
+    if verdict.state == State.UNKNOWN:
+        return _unknown(row, verdict.reason)
+    if verdict.state == State.QUEUED:
         _finish(
             row,
             State.QUEUED,
-            outcome=str(exc),
-            next_attempt_at=timezone.now() + timedelta(seconds=max(delay, 0.05)),
-            log=("not sent", str(exc)),
+            outcome=verdict.reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=verdict.retry_in),
+            log=("not sent", verdict.reason),
         )
-        return State.QUEUED
-    if exc.permanent:
-        _finish(row, State.FAILED, outcome=str(exc), log=("failed", str(exc)))
-        return State.FAILED
-    return _unknown(row, str(exc))
+    else:
+        _finish(row, State.FAILED, outcome=verdict.reason, log=("failed", verdict.reason))
+    return verdict.state
 
 
 def _unknown(row: OutboxLockboxPost, reason: str) -> str:

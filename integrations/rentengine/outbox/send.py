@@ -180,32 +180,51 @@ def row_send(client: RentEngineClient, row: OutboxAssignment) -> SendOutcome:
         row_unhold(row.pk)
 
 
-def _send_failed(row: OutboxAssignment, exc: RentEngineError) -> SendOutcome:
+@dataclass(frozen=True)
+class PostError:
+    """What a failed post means for its row: UNKNOWN (it may have reached RentEngine: reconcile),
+    FAILED for good, or QUEUED again after `retry_in` seconds."""
+
+    state: str
+    reason: str
+    retry_in: float = 0.0
+
+
+def post_error(exc: RentEngineError, attempts: int) -> PostError:
+    """The verdict on a post that raised, shared by every kind of outbox row."""
     if isinstance(exc, MalformedResponse) and exc.status is not None and 200 <= exc.status < 300:
-        return _send_unknown(row, f"RentEngine accepted the post (HTTP {exc.status}) but its answer was unreadable: {exc}")
+        return PostError(State.UNKNOWN, f"RentEngine accepted the post (HTTP {exc.status}) but its answer was unreadable: {exc}")
     if exc.not_sent and not exc.permanent:
-        if row.attempts >= MAX_ATTEMPTS:
-            reason = f"gave up after {row.attempts} attempts that never reached RentEngine: {exc}"
-            _finish(row, State.FAILED, reason=reason, log=("failed", reason))
-            return SendOutcome(State.FAILED, reason)
+        if attempts >= MAX_ATTEMPTS:
+            return PostError(State.FAILED, f"gave up after {attempts} attempts that never reached RentEngine: {exc}")
         delay = (
             exc.retry_after
             if exc.retry_after is not None
-            else random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)))
+            else random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1)))
         )
+        return PostError(State.QUEUED, str(exc), max(delay, 0.05))
+    if exc.permanent:
+        return PostError(State.FAILED, str(exc))
+    return PostError(State.UNKNOWN, str(exc))
+
+
+def _send_failed(row: OutboxAssignment, exc: RentEngineError) -> SendOutcome:
+    verdict = post_error(exc, row.attempts)
+    if verdict.state == State.UNKNOWN:
+        return _send_unknown(row, verdict.reason)
+    if verdict.state == State.QUEUED:
         _finish(
             row,
             State.QUEUED,
-            reason=str(exc),
-            next_attempt_at=timezone.now() + timedelta(seconds=max(delay, 0.05)),
-            log=("not sent", str(exc)),
+            reason=verdict.reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=verdict.retry_in),
+            log=("not sent", verdict.reason),
         )
-        return SendOutcome(State.QUEUED, str(exc))
-    if exc.permanent:
-        _finish(row, State.FAILED, reason=str(exc), log=("failed", str(exc)))
-        _covers_release_committed(row)
-        return SendOutcome(State.FAILED, str(exc))
-    return _send_unknown(row, f"{exc}")
+    else:
+        _finish(row, State.FAILED, reason=verdict.reason, log=("failed", verdict.reason))
+        if exc.permanent:
+            _covers_release_committed(row)
+    return SendOutcome(verdict.state, verdict.reason)
 
 
 def _send_unknown(row: OutboxAssignment, reason: str) -> SendOutcome:
