@@ -39,6 +39,7 @@ from integrations.rentengine.models import (
 )
 
 SECTION_ROWS = 25  # rows a section shows; the rest is a link to the full list
+SHOWING_ROWS = 50  # a team's day can hold hundreds of showings: the rest is in the Agenda
 RECENT_DAYS = 7  # how far back "recent assignments" look
 OPEN_FAMILIES = [f.value for f in vocabulary.OPEN_STATUS_FAMILIES]
 
@@ -99,6 +100,7 @@ class MyDay:
     today: Any  # the account's local date
     viewer: Viewer
     showings: list[DayShowing]
+    showings_more: bool
     follow_ups: list[DayProspect]
     follow_ups_more: bool
     new_leads: list[DayProspect]
@@ -114,10 +116,12 @@ def my_day(account: Account, viewer: Viewer, zone: ZoneInfo, *, now: datetime | 
     follow_ups = _follow_ups(account, viewer, now, end, zone)
     leads = _new_leads(account, viewer, zone)
     assignments = _assignments(account, viewer, now, zone)
+    showings = _showings(account, viewer, start, end, now, zone)
     day = MyDay(
         today=today,
         viewer=viewer,
-        showings=_showings(account, viewer, start, end, now, zone),
+        showings=showings[:SHOWING_ROWS],
+        showings_more=len(showings) > SHOWING_ROWS,
         follow_ups=follow_ups[:SECTION_ROWS],
         follow_ups_more=len(follow_ups) > SECTION_ROWS,
         new_leads=leads[:SECTION_ROWS],
@@ -175,7 +179,7 @@ def _showings(
             "id", "planned_at", "status", "prospect_id", "prospect_name", "unit_id", "property_address", "agent_name",
             "unit__address", "box_id", "box_serial", "box_type", "box_last_event", "codes_today", "last_code_at",
             "last_code_for",
-        )[:200]
+        )[: SHOWING_ROWS + 1]
     )  # fmt: skip
     found = []
     for r in rows:

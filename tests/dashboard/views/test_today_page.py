@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.lists.my_day import SHOWING_ROWS
 from integrations.rentengine import mirror
+from integrations.rentengine.client import ShowingRecord, parse_record
 from integrations.rentengine.models import Subteam, Unit
 from tests.dashboard.conftest import ARI_ID, BIRCH, BO_ID, MAPLE, World, event_record, stamp
 
@@ -137,3 +139,20 @@ def test_my_day_stays_within_its_query_budget(
 
 def test_a_stranger_is_sent_to_log_in(client: Client, world: World) -> None:
     assert client.get("/today/")["Location"].startswith("/login/")
+
+
+def test_a_busy_team_day_shows_fifty_showings_and_sends_the_rest_to_the_agenda(mia_client: Client, world: World) -> None:
+    at = world.now.replace(microsecond=0)
+    mirror.showings_apply(
+        [
+            parse_record(ShowingRecord, {"showing_id": 90000 + n, "prospect_id": 12345, "property_address": "3318 Chesapeake Blvd",
+                                         "prospect_name": "Zoë Ñúñez", "status": "Scheduled", "showing_agent": "Ari Agent",
+                                         "planned_date_time": stamp(at), "created_at": stamp(at - timedelta(days=1))})
+            for n in range(SHOWING_ROWS + 5)
+        ],
+        account_id=MAPLE,
+    )  # fmt: skip
+    html = mia_client.get("/today/").content.decode()
+    assert html.count('id="today-showing-') == SHOWING_ROWS
+    assert f'<span class="count-badge">{SHOWING_ROWS}+</span>' in html
+    assert "All of today&#x27;s showings in the Agenda" in html or "All of today's showings in the Agenda" in html
