@@ -378,7 +378,9 @@ def test_a_lower_lane_proceeds_as_soon_as_higher_lanes_stop_waiting(make_limiter
         done["backfill"] = time.monotonic()
 
     in_threads(interactive_burst, one_backfill)
-    assert done["backfill"] >= done["interactive"] - 0.01  # it yielded while interactive waited...
+    # It yielded while interactive waited: without lanes it would end ~2 windows (0.4 s) before the
+    # burst; one window is allowed (between two of its takes, a descheduled interactive isn't waiting).
+    assert done["backfill"] >= done["interactive"] - 0.25
     assert done["backfill"] - done["interactive"] < 0.35  # ...and went at the next free slot
 
 
