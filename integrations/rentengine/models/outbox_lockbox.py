@@ -24,6 +24,7 @@ from django.db import models
 from django.utils import timezone
 
 from integrations.rentengine.models.mirror import Account
+from integrations.rentengine.models.outbox import OutboxAssignment
 
 LOG_KEEP = 30
 
@@ -34,15 +35,8 @@ class OutboxLockboxPost(models.Model):
         INSTALL = "Install", "Mark installed"
         UNINSTALL = "Uninstall", "Mark removed"
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown"
-        SKIPPED = "skipped", "Skipped"
-
-    TERMINAL = frozenset({State.DONE, State.FAILED, State.SKIPPED})
+    State = OutboxAssignment.State  # one outbox, one set of row states
+    TERMINAL = OutboxAssignment.TERMINAL
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
